@@ -1,0 +1,16 @@
+import type { CheckOutcome } from '../../domain/train.js';
+import type { CheckRequest } from '../types.js';
+
+export interface CheckContext {
+  signal: AbortSignal;
+  heartbeat: () => void;
+  /** Base URL or other facts of the environment under test, for the check's environment variables. */
+}
+
+/**
+ * A smoke test or E2E suite. A failing check is a result (passed: false), not an error: errors are
+ * for checks that could not run at all (misconfigured, program missing).
+ */
+export interface Check {
+  run(req: CheckRequest, ctx: CheckContext): Promise<CheckOutcome>;
+}

@@ -1,0 +1,85 @@
+/**
+ * Runs a program with an argument list (never through a shell), with a timeout, cancellation and a
+ * bounded tail of its output for error messages.
+ */
+import { spawn } from 'node:child_process';
+import { TrainyardError } from '../domain/errors.js';
+
+export interface RunOptions {
+  cwd?: string;
+  env?: Record<string, string>;
+  timeoutMs: number;
+  /** Aborting kills the program's whole process group. */
+  signal?: AbortSignal;
+  /** Called every `heartbeatMs` while the program runs. */
+  onTick?: () => void;
+  heartbeatMs?: number;
+}
+
+export interface RunResult {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  timedOut: boolean;
+  /** Last lines of stdout and stderr, interleaved, at most TAIL_BYTES. */
+  tail: string;
+  durationMs: number;
+}
+
+const TAIL_BYTES = 4_000;
+
+export function describeExit(argv: readonly string[], result: RunResult): string {
+  const how = result.timedOut ? 'timed out' : result.signal ? `was killed by ${result.signal}` : `exited with ${result.exitCode}`;
+  const tail = result.tail.trim() ? `; last output:\n${result.tail.trim()}` : '';
+  return `${argv[0]} ${how} after ${Math.round(result.durationMs / 100) / 10}s${tail}`;
+}
+
+export async function runCommand(argv: readonly string[], options: RunOptions): Promise<RunResult> {
+  const [program, ...args] = argv;
+  if (!program) throw new TrainyardError('CHECK_MISCONFIGURED', 'empty command', 'Give the program and its arguments as a list.');
+  const started = Date.now();
+  const child = spawn(program, args, {
+    cwd: options.cwd,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, so a timeout or cancellation also stops what the program started.
+    detached: true,
+  });
+  let tail = '';
+  const keep = (chunk: Buffer) => {
+    tail = (tail + chunk.toString('utf8')).slice(-TAIL_BYTES);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+
+  let timedOut = false;
+  const killGroup = () => {
+    if (child.pid === undefined || child.exitCode !== null) return;
+    try {
+      process.kill(-child.pid, 'SIGTERM');
+      setTimeout(() => child.exitCode === null && child.pid && process.kill(-child.pid, 'SIGKILL'), 5_000).unref();
+    } catch {
+      /* already gone */
+    }
+  };
+  const timer = setTimeout(() => {
+    timedOut = true;
+    killGroup();
+  }, options.timeoutMs);
+  const ticker = options.onTick ? setInterval(options.onTick, options.heartbeatMs ?? 5_000) : undefined;
+  options.signal?.addEventListener('abort', killGroup, { once: true });
+
+  try {
+    return await new Promise<RunResult>((resolve, reject) => {
+      child.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') {
+          reject(new TrainyardError('COMMAND_NOT_FOUND', `program "${program}" was not found`, 'Install it or fix the command in the config (it is run without a shell, from PATH or a path).'));
+        } else reject(err);
+      });
+      child.on('close', (exitCode, signal) => resolve({ exitCode, signal, timedOut, tail, durationMs: Date.now() - started }));
+    });
+  } finally {
+    clearTimeout(timer);
+    if (ticker) clearInterval(ticker);
+    options.signal?.removeEventListener('abort', killGroup);
+  }
+}

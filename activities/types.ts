@@ -1,0 +1,58 @@
+/**
+ * The activities a workflow may call, as types only: workflows import this file with `import type`,
+ * so no activity implementation (or Node built-in) can reach the workflow sandbox.
+ */
+import type { CheckOutcome, EnvironmentName, TrainPolicy } from '../domain/train.js';
+
+export interface DeployRequest {
+  service: string;
+  environment: EnvironmentName;
+  tag: string;
+  commit: string;
+  trainId: string;
+}
+
+export interface CheckRequest {
+  service: string;
+  /** `e2e` runs the service's E2E suite against staging; `smoke` the environment's smoke check. */
+  check: 'smoke' | 'e2e';
+  environment: EnvironmentName;
+  tag: string;
+  commit: string;
+  trainId: string;
+}
+
+export type TrainEvent =
+  | 'cut'
+  | 'deployed'
+  | 'check-failed'
+  | 'awaiting-decision'
+  | 'promoted'
+  | 'released'
+  | 'rolled-back'
+  | 'rollback-failed'
+  | 'failed'
+  | 'aborted'
+  | 'expired';
+
+export interface Notification {
+  service: string;
+  trainId: string;
+  event: TrainEvent;
+  text: string;
+}
+
+export interface TrainActivities {
+  /** The decision-relevant part of a service's config (no driver settings, no secrets). */
+  trainPolicy(req: { service: string }): Promise<TrainPolicy>;
+  /** The commit a ref (branch, tag or sha) points at; the default branch's head when `ref` is absent. */
+  resolveCommit(req: { service: string; ref?: string }): Promise<string>;
+  listReleaseTags(req: { service: string }): Promise<string[]>;
+  /** Idempotent: the same tag at the same commit succeeds; at another commit it is TAG_CONFLICT. */
+  createReleaseTag(req: { service: string; tag: string; commit: string; message: string }): Promise<{ created: boolean }>;
+  deploy(req: DeployRequest): Promise<{ summary: string }>;
+  runCheck(req: CheckRequest): Promise<CheckOutcome>;
+  /** The tag running in an environment as the target itself reports it; null when unknown. */
+  readDeployedVersion(req: { service: string; environment: EnvironmentName }): Promise<string | null>;
+  notify(req: Notification): Promise<void>;
+}

@@ -1,0 +1,35 @@
+/** Reads and validates a config file; every problem is reported with its path. */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parse } from 'yaml';
+import { parseConfig, type TrainyardConfig } from '../domain/config.js';
+import { TrainyardError } from '../domain/errors.js';
+
+export interface LoadedConfig {
+  config: TrainyardConfig;
+  /** Relative paths in the config are relative to this folder. */
+  baseDir: string;
+  path: string;
+}
+
+export function configPath(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(flag ?? env.TRAINYARD_CONFIG ?? 'trainyard.yaml');
+}
+
+export function loadConfigFile(path: string): LoadedConfig {
+  if (!existsSync(path)) {
+    throw new TrainyardError('CONFIG_INVALID', `config file ${path} does not exist`, 'Pass --config <file> or set TRAINYARD_CONFIG (see demo/trainyard.yaml for an example).');
+  }
+  let raw: unknown;
+  try {
+    raw = parse(readFileSync(path, 'utf8'), { prettyErrors: true, uniqueKeys: true });
+  } catch (err) {
+    throw new TrainyardError('CONFIG_INVALID', `${path} is not valid YAML: ${(err as Error).message}`, 'Fix the syntax and run `trainyard config check` again.');
+  }
+  const result = parseConfig(raw);
+  if (!result.ok) {
+    const lines = result.problems.map((p) => `  - ${p.path}: ${p.message}`).join('\n');
+    throw new TrainyardError('CONFIG_INVALID', `${path} has ${result.problems.length} problem(s):\n${lines}\n`, 'Fix them and run `trainyard config check` again.');
+  }
+  return { config: result.config, baseDir: dirname(path), path };
+}

@@ -1,0 +1,4 @@
+/** Entry point of the `trainyard` bin. */
+import { main } from './cli.js';
+
+process.exitCode = await main(process.argv);

@@ -1,0 +1,40 @@
+/**
+ * Connections to Temporal. Settings come from the standard Temporal environment variables and
+ * profile file (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS*, TEMPORAL_PROFILE),
+ * read by @temporalio/envconfig, so Trainyard connects exactly as the `temporal` CLI does.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { loadClientConnectConfig } from '@temporalio/envconfig';
+import { NativeConnection } from '@temporalio/worker';
+
+export interface TemporalTarget {
+  address: string;
+  namespace: string;
+  /** Connection options as envconfig produced them (TLS, API key, headers). */
+  options: ReturnType<typeof loadClientConnectConfig>['connectionOptions'];
+}
+
+/** The cluster named by the environment, or undefined when none is (use the embedded server). */
+export function configuredTarget(env: NodeJS.ProcessEnv = process.env): TemporalTarget | undefined {
+  if (!env.TEMPORAL_ADDRESS && !env.TEMPORAL_PROFILE) return undefined;
+  const { connectionOptions, namespace } = loadClientConnectConfig();
+  return { address: connectionOptions.address ?? 'localhost:7233', namespace: namespace ?? 'default', options: connectionOptions };
+}
+
+export function localTarget(address: string, namespace = 'default'): TemporalTarget {
+  return { address, namespace, options: { address } };
+}
+
+/** The target for operator commands: the environment's, else the embedded dev server's default port. */
+export function operatorTarget(env: NodeJS.ProcessEnv = process.env): TemporalTarget {
+  return configuredTarget(env) ?? localTarget(env.TRAINYARD_TEMPORAL_ADDRESS ?? '127.0.0.1:7233');
+}
+
+export async function connectClient(target: TemporalTarget): Promise<Client> {
+  const connection = await Connection.connect({ ...target.options, address: target.address, connectTimeout: '5s' });
+  return new Client({ connection, namespace: target.namespace });
+}
+
+export async function connectWorker(target: TemporalTarget): Promise<NativeConnection> {
+  return NativeConnection.connect({ ...target.options, address: target.address });
+}

@@ -1,0 +1,15 @@
+/** Workflow ids: one helper per entity, shared by workflows, worker and client. */
+
+export function trainId(service: string, tag: string): string {
+  return `train/${service}/${tag}`;
+}
+
+/** The cut of one service: at most one runs at a time (schedules and CLI alike). */
+export function cutId(service: string): string {
+  return `cut/${service}`;
+}
+
+export function parseTrainId(id: string): { service: string; tag: string } | undefined {
+  const m = /^train\/([^/]+)\/(.+)$/.exec(id);
+  return m && m[1] && m[2] ? { service: m[1], tag: m[2] } : undefined;
+}

@@ -1,0 +1,190 @@
+/**
+ * A release train's state and the decisions about it, as plain JSON and pure functions.
+ * The workflow wires messages and activities to these; the tests call them directly.
+ */
+import type { ReleaseCalendar } from './calendar.js';
+import type { Right } from './config.js';
+
+export const ENVIRONMENTS = ['staging', 'production'] as const;
+export type EnvironmentName = (typeof ENVIRONMENTS)[number];
+
+/** What a train needs to decide; derived from the service's config when the train is cut. */
+export interface TrainPolicy {
+  service: string;
+  tagFormat: string;
+  release: ReleaseCalendar;
+  operators?: { name: string; rights: Right[] }[];
+  decisionDeadlineHours: number;
+  hasE2E: boolean;
+  smoke: Record<EnvironmentName, boolean>;
+  /** Base URL of the Temporal Web UI, for links. */
+  uiUrl?: string;
+}
+
+export interface TrainInput {
+  service: string;
+  tag: string;
+  commit: string;
+  policy: TrainPolicy;
+  /** Who started the train (operator name or `schedule`). */
+  startedBy: string;
+  /** When to promote to production (epoch ms); computed from the calendar by the cut. */
+  releaseAt: number;
+}
+
+export type Stage =
+  | 'cut'
+  | 'staging'
+  | 'e2e'
+  | 'awaiting-release'
+  | 'awaiting-decision'
+  | 'production'
+  | 'rolling-back'
+  | 'released'
+  | 'rolled-back'
+  | 'failed'
+  | 'aborted'
+  | 'expired';
+
+export const FINAL_STAGES: readonly Stage[] = ['released', 'rolled-back', 'failed', 'aborted', 'expired'];
+
+export interface StageRecord {
+  stage: Stage;
+  startedAt: number;
+  endedAt?: number;
+  note?: string;
+}
+
+export interface OperatorAction {
+  kind: 'promote' | 'abort' | 'retryDeploy';
+  by: string;
+  reason: string;
+  at: number;
+}
+
+export interface CheckOutcome {
+  passed: boolean;
+  summary: string;
+  url?: string;
+}
+
+export interface TrainStatus {
+  trainId: string;
+  service: string;
+  tag: string;
+  commit: string;
+  stage: Stage;
+  startedBy: string;
+  releaseAt: number;
+  /** The release calendar's zone: how times are shown to people. */
+  timeZone: string;
+  stages: StageRecord[];
+  e2e?: CheckOutcome;
+  actions: OperatorAction[];
+  /** Versions (tags) known to be running, as the train saw them. */
+  versions: { staging?: string; production?: string; previousProduction?: string };
+  /** What the train waits for now, in words, when it waits. */
+  waitingFor?: string;
+  /** Set while the train waits for `retryDeploy` after a deploy's retries were exhausted. */
+  failedDeploy?: { environment: EnvironmentName; error: string };
+  error?: string;
+}
+
+/** A train before its first stage; the workflow enters `cut` at once. */
+export function initialStatus(trainId: string, input: TrainInput): TrainStatus {
+  return {
+    trainId,
+    service: input.service,
+    tag: input.tag,
+    commit: input.commit,
+    stage: 'cut',
+    startedBy: input.startedBy,
+    releaseAt: input.releaseAt,
+    timeZone: input.policy.release.timeZone,
+    stages: [],
+    actions: [],
+    versions: {},
+  };
+}
+
+/** Moves the train to `stage`, closing the current stage record. Mutates and returns `status`. */
+export function enterStage(status: TrainStatus, stage: Stage, now: number, note?: string): TrainStatus {
+  const current = status.stages[status.stages.length - 1];
+  if (current && current.endedAt === undefined) current.endedAt = now;
+  status.stage = stage;
+  status.waitingFor = undefined;
+  const record: StageRecord = { stage, startedAt: now };
+  if (note !== undefined) record.note = note;
+  if (FINAL_STAGES.includes(stage)) record.endedAt = now;
+  status.stages.push(record);
+  return status;
+}
+
+export function isFinal(stage: Stage): boolean {
+  return FINAL_STAGES.includes(stage);
+}
+
+/** Reasons and identities end up in history and notifications: keep them bounded. */
+export const MAX_REASON_LENGTH = 2_000;
+export const MAX_OPERATOR_LENGTH = 100;
+
+export interface OperatorRequest {
+  by: string;
+  reason: string;
+}
+
+/** Why `by` may not use `right` on this service; undefined when allowed. */
+export function authorisationProblem(policy: TrainPolicy, by: string, right: Right): string | undefined {
+  if (!policy.operators) return undefined;
+  const operator = policy.operators.find((o) => o.name === by);
+  if (!operator) return `"${by}" is not an operator of service ${policy.service}; ask an admin to add them to its operators in the config`;
+  if (!operator.rights.includes(right)) return `"${by}" does not have the "${right}" right on service ${policy.service}`;
+  return undefined;
+}
+
+function requestProblem(req: OperatorRequest | undefined): string | undefined {
+  if (!req || typeof req !== 'object') return 'expected {"by": "<operator>", "reason": "<why>"}';
+  if (typeof req.by !== 'string' || req.by.trim() === '') return 'an operator name ("by") is required';
+  if (req.by.length > MAX_OPERATOR_LENGTH) return `operator name is longer than ${MAX_OPERATOR_LENGTH} characters`;
+  if (typeof req.reason !== 'string' || req.reason.trim() === '') return 'a reason is required: say why (it is recorded and notified)';
+  if (req.reason.length > MAX_REASON_LENGTH) return `reason is longer than ${MAX_REASON_LENGTH} characters; link to a document instead`;
+  return undefined;
+}
+
+/** The `promote` update's validator: why this promote must be rejected, or undefined. */
+export function promoteProblem(status: TrainStatus, policy: TrainPolicy, req: OperatorRequest): string | undefined {
+  const bad = requestProblem(req);
+  if (bad) return bad;
+  if (isFinal(status.stage)) return `train ${status.trainId} has ended (${status.stage}); start a new train`;
+  if (['production', 'rolling-back'].includes(status.stage)) return `train ${status.trainId} is already in ${status.stage}`;
+  if (status.actions.some((a) => a.kind === 'promote')) return `train ${status.trainId} was already promoted`;
+  return authorisationProblem(policy, req.by, 'promote');
+}
+
+export function abortProblem(status: TrainStatus, policy: TrainPolicy, req: OperatorRequest): string | undefined {
+  const bad = requestProblem(req);
+  if (bad) return bad;
+  if (isFinal(status.stage)) return `train ${status.trainId} has already ended (${status.stage})`;
+  return authorisationProblem(policy, req.by, 'abort');
+}
+
+export function retryDeployProblem(status: TrainStatus, policy: TrainPolicy, req: OperatorRequest): string | undefined {
+  const bad = requestProblem(req);
+  if (bad) return bad;
+  if (!status.failedDeploy) return `train ${status.trainId} has no failed deploy to retry (stage: ${status.stage})`;
+  return authorisationProblem(policy, req.by, 'promote');
+}
+
+export type GateDecision = { kind: 'promote'; why: string } | { kind: 'wait'; why: string };
+
+/**
+ * The production gate. Promotes when an operator said so, or at the release time when E2E passed;
+ * otherwise the train waits for a person.
+ */
+export function gateDecision(input: { promotedBy?: string; e2e?: CheckOutcome; releaseTimeReached: boolean; hasE2E: boolean }): GateDecision {
+  if (input.promotedBy) return { kind: 'promote', why: `promoted by ${input.promotedBy}` };
+  if (!input.releaseTimeReached) return { kind: 'wait', why: 'the release time' };
+  if (!input.hasE2E) return { kind: 'promote', why: 'release time reached (no E2E configured)' };
+  if (input.e2e?.passed) return { kind: 'promote', why: 'release time reached and E2E passed' };
+  return { kind: 'wait', why: 'a release manager to promote (E2E failed) or abort' };
+}

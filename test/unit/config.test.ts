@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { loadConfigFile } from '../../client/config-file.js';
+import { configJsonSchema, parseConfig } from '../../domain/config.js';
+import { TrainyardError } from '../../domain/errors.js';
+
+const fixture = (name: string) => join(import.meta.dirname, '..', 'fixtures', 'config', name);
+
+function problemsOf(file: string): string {
+  try {
+    loadConfigFile(file);
+  } catch (err) {
+    expect(err).toBeInstanceOf(TrainyardError);
+    return (err as TrainyardError).message;
+  }
+  throw new Error(`${file} was accepted`);
+}
+
+describe('config', () => {
+  it('accepts the demo config and fills defaults', () => {
+    const { config } = loadConfigFile(join(import.meta.dirname, '..', '..', 'demo', 'trainyard.yaml'));
+    expect(config.services.demo?.release.time).toBe('11:00');
+    expect(config.services.demo?.environments.production.smoke).toMatchObject({ kind: 'http', settleSeconds: 30, expectStatus: 200 });
+  });
+
+  it('fills every default of a minimal service', () => {
+    const { config } = loadConfigFile(fixture('minimal.yaml'));
+    const api = config.services.api!;
+    expect(api.tagFormat).toBe('{service}/v{yyyy}.{MM}.{dd}.{n}');
+    expect(api.release).toEqual({ timeZone: 'UTC', days: ['mon', 'tue', 'wed', 'thu'], time: '11:00', minLeadHours: 12 });
+    expect(api.environments.staging.deploy).toMatchObject({ timeoutSeconds: 900 });
+    expect(config.temporal.taskQueue).toBe('trainyard');
+  });
+
+  it('reports every problem with its path, not just the first', () => {
+    const message = problemsOf(fixture('many-problems.yaml'));
+    for (const expected of [
+      'services.api.tagFormat: must contain {n}',
+      'services.api.release.timeZone: "America/New_Yrok" is not an IANA time zone',
+      'services.api.release.days[1]',
+      'services.api.release.time: "25:00" is not HH:mm',
+      'services.api.environments.staging.deploy.kind: unknown deployer kind; valid kinds: command',
+      'services.api.environments.staging.smoke.urls[0]: must be an http:// or https:// URL',
+      'services.api.environments.production.deploy.command: needs the program and its arguments',
+      'services.api.environments.production.deploy.timeoutSeconds',
+      'services.api: Unrecognized key: "operatorz"',
+    ]) {
+      expect(message).toContain(expected);
+    }
+    expect(message).toMatch(/has 9 problem\(s\)/);
+  });
+
+  it('says which file is missing and which is not YAML', () => {
+    expect(problemsOf(fixture('nope.yaml'))).toMatch(/nope\.yaml does not exist/);
+    expect(problemsOf(fixture('bad-yaml.yaml'))).toMatch(/is not valid YAML/);
+  });
+
+  it('rejects a config with no services and a bad service name', () => {
+    const result = parseConfig({ services: { 'Bad Name': {} } });
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.problems.map((p) => p.path)).toContain('services.Bad Name');
+  });
+
+  it('generates a JSON Schema from the same definition', () => {
+    const schema = configJsonSchema() as { properties: { services: unknown }; additionalProperties?: boolean };
+    expect(schema.properties.services).toBeDefined();
+    expect(schema.additionalProperties).toBe(false);
+  });
+});

@@ -1,0 +1,33 @@
+/**
+ * Activity proxies with explicit timeouts and retry policies, one per kind of side effect.
+ * Permanent failures (the error catalogue's non-retryable codes) are never retried.
+ */
+import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
+import type { TrainActivities } from '../activities/types.js';
+import { NON_RETRYABLE_CODES } from '../domain/errors.js';
+
+const nonRetryableErrorTypes = [...NON_RETRYABLE_CODES];
+
+/** Short forge calls: retried with backoff for about ten minutes (a forge outage), then the train decides. */
+export const forge = proxyActivities<TrainActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 12, nonRetryableErrorTypes },
+});
+
+/**
+ * Deploys and checks: they run as long as the driver's own timeout allows and heartbeat meanwhile,
+ * so a killed worker is noticed within the heartbeat timeout and the attempt resumes elsewhere.
+ * Cancellation waits for the driver to stop the external run.
+ */
+export const longRunning = proxyActivities<TrainActivities>({
+  startToCloseTimeout: '6 hours',
+  heartbeatTimeout: '1 minute',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  retry: { initialInterval: '10s', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 4, nonRetryableErrorTypes },
+});
+
+/** Notifications: a few quick tries; the caller swallows the final failure. */
+export const notifier = proxyActivities<TrainActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
+});

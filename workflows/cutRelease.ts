@@ -1,0 +1,60 @@
+/**
+ * The cut: pick the commit and the next free tag for the next release slot, then start the train.
+ * Schedules start this workflow (id `cut/<service>`, so two cuts of one service never overlap);
+ * `trainyard start` does too. The train is started as an abandoned child: it outlives the cut.
+ */
+import { ApplicationFailure, ParentClosePolicy, WorkflowIdReusePolicy, startChild } from '@temporalio/workflow';
+import { nextReleaseTime, releaseDate } from '../domain/calendar.js';
+import { trainId } from '../domain/ids.js';
+import { nextTag, refNameProblem } from '../domain/tags.js';
+import type { TrainInput } from '../domain/train.js';
+import { forge } from './activity-options.js';
+import { releaseTrain } from './releaseTrain.js';
+import { SERVICE, STAGE, TAG } from './search-attributes.js';
+
+export interface CutRequest {
+  service: string;
+  /** Commit or branch to tag; the service's default branch head when absent. */
+  ref?: string;
+  /** An explicit tag (manual re-tag); otherwise the next free tag of the release date. */
+  tag?: string;
+  startedBy: string;
+}
+
+export interface CutResult {
+  trainId: string;
+  tag: string;
+  commit: string;
+  releaseAt: number;
+}
+
+export async function cutRelease(req: CutRequest): Promise<CutResult> {
+  const policy = await forge.trainPolicy({ service: req.service });
+  const commit = await forge.resolveCommit({ service: req.service, ref: req.ref });
+  const releaseAt = nextReleaseTime(Date.now(), policy.release);
+  let tag = req.tag;
+  if (tag === undefined) {
+    const existing = await forge.listReleaseTags({ service: req.service });
+    tag = nextTag(policy.tagFormat, req.service, releaseDate(releaseAt, policy.release.timeZone), existing);
+  }
+  const problem = refNameProblem(tag);
+  if (problem) throw ApplicationFailure.nonRetryable(`tag "${tag}" ${problem}; choose a valid git tag name`, 'INVALID_REF');
+
+  const input: TrainInput = { service: req.service, tag, commit, policy, startedBy: req.startedBy, releaseAt };
+  const id = trainId(req.service, tag);
+  await startChild(releaseTrain, {
+    workflowId: id,
+    args: [input],
+    parentClosePolicy: ParentClosePolicy.ABANDON,
+    // A train id names one tag; it is never reused, even after the train ended.
+    workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+    typedSearchAttributes: [
+      { key: SERVICE, value: req.service },
+      { key: TAG, value: tag },
+      { key: STAGE, value: 'cut' },
+    ],
+    staticSummary: `Release train ${tag} of ${req.service}`,
+    staticDetails: `Commit ${commit}, cut by ${req.startedBy}. Release slot: ${new Date(releaseAt).toISOString()}.`,
+  });
+  return { trainId: id, tag, commit, releaseAt };
+}

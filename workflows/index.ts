@@ -1,0 +1,3 @@
+/** Every workflow the worker runs. This is the bundle's entry point. */
+export { releaseTrain } from './releaseTrain.js';
+export { cutRelease } from './cutRelease.js';

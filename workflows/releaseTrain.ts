@@ -1,0 +1,291 @@
+/**
+ * One release train: cut → staging → E2E → gate → production → (rollback).
+ *
+ * This file wires messages and activities; the decisions are pure functions in `domain/train.ts`.
+ * Waits are durable timers and messages, never polling loops: long waits on external systems happen
+ * inside heartbeating activities.
+ */
+import {
+  ActivityFailure,
+  CancellationScope,
+  condition,
+  isCancellation,
+  log,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Notification, TrainEvent } from '../activities/types.js';
+import { describeTime } from '../domain/calendar.js';
+import {
+  abortProblem,
+  enterStage,
+  gateDecision,
+  initialStatus,
+  promoteProblem,
+  retryDeployProblem,
+  type EnvironmentName,
+  type OperatorAction,
+  type OperatorRequest,
+  type Stage,
+  type TrainInput,
+  type TrainStatus,
+} from '../domain/train.js';
+import { abortUpdate, promoteUpdate, retryDeployUpdate, statusQuery } from './messages.js';
+import { forge, longRunning, notifier } from './activity-options.js';
+import { SERVICE, STAGE, TAG } from './search-attributes.js';
+
+export async function releaseTrain(input: TrainInput): Promise<TrainStatus> {
+  const train = new Train(input);
+  return train.run();
+}
+
+function rejectIf(problem: string | undefined): void {
+  if (problem) throw new Error(problem);
+}
+
+/** Thrown inside the train's path when it has reached a final stage; not a workflow failure. */
+class TrainEnded extends Error {}
+
+/** The message an operator needs from an activity failure: the driver's, not the wrapper's. */
+function failureMessage(err: unknown): string {
+  if (err instanceof ActivityFailure && err.cause) return err.cause.message;
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Holds a train's state for the handlers and the main path; no I/O of its own. */
+class Train {
+  readonly status: TrainStatus;
+  private promotion?: OperatorAction;
+  private abortion?: OperatorAction;
+  private retryRequested = false;
+  private readonly scope = new CancellationScope();
+
+  constructor(private readonly input: TrainInput) {
+    this.status = initialStatus(workflowInfo().workflowId, input);
+    setHandler(statusQuery, () => this.status);
+    setHandler(promoteUpdate, (req) => this.onPromote(req), {
+      validator: (req) => rejectIf(promoteProblem(this.status, input.policy, req)),
+    });
+    setHandler(abortUpdate, (req) => this.onAbort(req), {
+      validator: (req) => rejectIf(abortProblem(this.status, input.policy, req)),
+    });
+    setHandler(retryDeployUpdate, (req) => this.onRetryDeploy(req), {
+      validator: (req) => rejectIf(retryDeployProblem(this.status, input.policy, req)),
+    });
+  }
+
+  async run(): Promise<TrainStatus> {
+    this.enter('cut');
+    try {
+      await this.scope.run(() => this.ride());
+    } catch (err) {
+      if (err instanceof TrainEnded) return this.status;
+      if (!isCancellation(err)) throw err;
+      const by = this.abortion ? `${this.abortion.by}: ${this.abortion.reason}` : 'the workflow was cancelled';
+      await CancellationScope.nonCancellable(async () => {
+        this.enter('aborted', by);
+        await this.tell('aborted', `Train ${this.input.tag} aborted (${by}).`);
+      });
+    }
+    return this.status;
+  }
+
+  private async ride(): Promise<void> {
+    const { service, tag, commit } = this.input;
+    try {
+      await forge.createReleaseTag.executeWithOptions({ summary: `Tag ${commit.slice(0, 12)} as ${tag}` }, [
+        { service, tag, commit, message: `Release ${tag} (Trainyard train ${this.status.trainId})` },
+      ]);
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      await this.fail(`could not create tag ${tag}: ${failureMessage(err)}`);
+    }
+    await this.tell('cut', `Cut ${tag} at ${commit.slice(0, 12)}; production release ${describeTime(this.input.releaseAt, this.input.policy.release.timeZone)}.`);
+
+    if (!(await this.deployAndVerify('staging', tag))) await this.fail('staging smoke check failed');
+    await this.runE2E();
+    await this.gate();
+    await this.promote();
+  }
+
+  /** Deploys `tag` and runs the environment's smoke check; true when it passed (or there is none). */
+  private async deployAndVerify(environment: EnvironmentName, tag: string): Promise<boolean> {
+    const { service, commit } = this.input;
+    const trainId = this.status.trainId;
+    await this.deployUntilDone(environment, tag);
+    this.status.versions[environment] = tag;
+    await this.tell('deployed', `Deployed ${tag} to ${environment}.`);
+    if (!this.input.policy.smoke[environment]) return true;
+    const smoke = await longRunning.runCheck.executeWithOptions({ summary: `Smoke test ${tag} in ${environment}` }, [
+      { service, check: 'smoke', environment, tag, commit, trainId },
+    ]);
+    if (!smoke.passed) await this.tell('check-failed', `Smoke test of ${tag} in ${environment} failed: ${smoke.summary}`);
+    return smoke.passed;
+  }
+
+  /**
+   * Deploys, and when the driver's retries are exhausted waits for an operator's `retryDeploy` (or
+   * `abort`) instead of giving up silently; expires after the decision deadline.
+   */
+  private async deployUntilDone(environment: EnvironmentName, tag: string): Promise<void> {
+    const { service, commit, policy } = this.input;
+    for (;;) {
+      this.enter(environment);
+      try {
+        await longRunning.deploy.executeWithOptions({ summary: `Deploy ${tag} to ${environment}` }, [
+          { service, environment, tag, commit, trainId: this.status.trainId },
+        ]);
+        return;
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        const error = failureMessage(err);
+        this.enter('awaiting-decision', `deploy to ${environment} failed`);
+        this.status.failedDeploy = { environment, error };
+        this.status.waitingFor = `retryDeploy or abort (deploy of ${tag} to ${environment} failed: ${error})`;
+        this.showDetails();
+        await this.tell('awaiting-decision', `Deploy of ${tag} to ${environment} failed after retries: ${error}. Waiting for retryDeploy or abort.`);
+        this.retryRequested = false;
+        const decided = await condition(() => this.retryRequested, policy.decisionDeadlineHours * 3_600_000);
+        this.status.failedDeploy = undefined;
+        if (!decided) await this.expire();
+      }
+    }
+  }
+
+  private async runE2E(): Promise<void> {
+    if (!this.input.policy.hasE2E) return;
+    const { service, tag, commit } = this.input;
+    this.enter('e2e');
+    this.status.e2e = await longRunning.runCheck.executeWithOptions({ summary: `E2E tests of ${tag} in staging` }, [
+      { service, check: 'e2e', environment: 'staging', tag, commit, trainId: this.status.trainId },
+    ]);
+    if (!this.status.e2e.passed) await this.tell('check-failed', `E2E of ${tag} failed: ${this.status.e2e.summary}`);
+  }
+
+  /** Waits for the release time or an operator; ends the train when nobody decides in time. */
+  private async gate(): Promise<void> {
+    const { policy, releaseAt } = this.input;
+    this.enter('awaiting-release');
+    this.status.waitingFor = `the release time ${describeTime(releaseAt, policy.release.timeZone)} or a promote`;
+    this.showDetails();
+    await condition(() => this.promotion !== undefined, Math.max(0, releaseAt - Date.now()));
+    let decision = gateDecision({
+      promotedBy: this.promotion?.by,
+      e2e: this.status.e2e,
+      releaseTimeReached: true,
+      hasE2E: policy.hasE2E,
+    });
+    if (decision.kind === 'wait') {
+      this.enter('awaiting-decision');
+      this.status.waitingFor = decision.why;
+      this.showDetails();
+      await this.tell('awaiting-decision', `${this.input.tag} is waiting for ${decision.why}.`);
+      const decided = await condition(() => this.promotion !== undefined, policy.decisionDeadlineHours * 3_600_000);
+      if (!decided) await this.expire();
+      decision = { kind: 'promote', why: `promoted by ${this.promotion?.by}` };
+    }
+    const reason = this.promotion ? ` (${this.promotion.reason})` : '';
+    await this.tell('promoted', `Promoting ${this.input.tag} to production: ${decision.why}${reason}.`);
+  }
+
+  private async expire(): Promise<never> {
+    const hours = this.input.policy.decisionDeadlineHours;
+    this.enter('expired', `no decision within ${hours} h`);
+    await this.tell('expired', `${this.input.tag} expired: nobody acted on it within ${hours} h.`);
+    throw new TrainEnded();
+  }
+
+  private async promote(): Promise<void> {
+    const { service, tag } = this.input;
+    const previous = await forge.readDeployedVersion.executeWithOptions({ summary: 'Read the version running in production' }, [
+      { service, environment: 'production' },
+    ]);
+    if (previous) this.status.versions.previousProduction = previous;
+    if (await this.deployAndVerify('production', tag)) {
+      this.enter('released');
+      await this.tell('released', `${tag} is live in production.`);
+      return;
+    }
+    await this.rollBack(previous);
+  }
+
+  private async rollBack(previous: string | null): Promise<void> {
+    const { service, tag } = this.input;
+    if (!previous || previous === tag) {
+      return this.fail(`production smoke check failed and there is no previous version to roll back to`);
+    }
+    this.enter('rolling-back', `to ${previous}`);
+    try {
+      const commit = await forge.resolveCommit.executeWithOptions({ summary: `Resolve ${previous}` }, [{ service, ref: previous }]);
+      await longRunning.deploy.executeWithOptions({ summary: `Roll production back to ${previous}` }, [
+        { service, environment: 'production', tag: previous, commit, trainId: this.status.trainId },
+      ]);
+      this.status.versions.production = previous;
+      this.enter('rolled-back', `production smoke check of ${tag} failed; back on ${previous}`);
+      await this.tell('rolled-back', `Production smoke test of ${tag} failed; rolled back to ${previous}.`);
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      const why = failureMessage(err);
+      this.enter('failed', `rollback to ${previous} failed: ${why}`);
+      this.status.error = why;
+      await this.tell('rollback-failed', `ROLLBACK FAILED: production may be running the broken ${tag}; rolling back to ${previous} failed: ${why}`);
+    }
+  }
+
+  private async fail(why: string): Promise<never> {
+    this.enter('failed', why);
+    this.status.error = why;
+    await this.tell('failed', `Train ${this.input.tag} failed: ${why}.`);
+    throw new TrainEnded();
+  }
+
+  private onPromote(req: OperatorRequest): TrainStatus {
+    this.promotion = { kind: 'promote', by: req.by, reason: req.reason, at: Date.now() };
+    this.status.actions.push(this.promotion);
+    return this.status;
+  }
+
+  private onAbort(req: OperatorRequest): TrainStatus {
+    this.abortion = { kind: 'abort', by: req.by, reason: req.reason, at: Date.now() };
+    this.status.actions.push(this.abortion);
+    this.scope.cancel();
+    return this.status;
+  }
+
+  private onRetryDeploy(req: OperatorRequest): TrainStatus {
+    this.status.actions.push({ kind: 'retryDeploy', by: req.by, reason: req.reason, at: Date.now() });
+    this.retryRequested = true;
+    return this.status;
+  }
+
+  private enter(stage: Stage, note?: string): void {
+    enterStage(this.status, stage, Date.now(), note);
+    upsertSearchAttributes([
+      { key: SERVICE, value: this.input.service },
+      { key: TAG, value: this.input.tag },
+      { key: STAGE, value: stage },
+    ]);
+    this.showDetails();
+  }
+
+  /** The "current details" shown on the workflow's page in the Temporal UI (Markdown). */
+  private showDetails(): void {
+    const zone = this.input.policy.release.timeZone;
+    const rows = this.status.stages.map((s) => `| ${s.stage} | ${describeTime(s.startedAt, zone)} | ${s.note ?? ''} |`);
+    const waiting = this.status.waitingFor ? `\n\n**Waiting for:** ${this.status.waitingFor}` : '';
+    setCurrentDetails(`**${this.input.tag}**: ${this.status.stage}${waiting}\n\n| stage | since | note |\n|---|---|---|\n${rows.join('\n')}`);
+  }
+
+  /** Notifications never block or fail a train: the activity retries, then we log and go on. */
+  private async tell(event: TrainEvent, text: string): Promise<void> {
+    const note: Notification = { service: this.input.service, trainId: this.status.trainId, event, text };
+    try {
+      await notifier.notify.executeWithOptions({ summary: `Notify: ${event}` }, [note]);
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      log.warn('notification failed; the train goes on', { event, error: String(err) });
+    }
+  }
+}
