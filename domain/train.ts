@@ -158,6 +158,7 @@ export function promoteProblem(status: TrainStatus, policy: TrainPolicy, req: Op
   if (isFinal(status.stage)) return `train ${status.trainId} has ended (${status.stage}); start a new train`;
   if (['production', 'rolling-back'].includes(status.stage)) return `train ${status.trainId} is already in ${status.stage}`;
   if (status.actions.some((a) => a.kind === 'promote')) return `train ${status.trainId} was already promoted`;
+  if (status.failedDeploy) return `train ${status.trainId} waits for retryDeploy or abort after a failed deploy to ${status.failedDeploy.environment}`;
   return authorisationProblem(policy, req.by, 'promote');
 }
 

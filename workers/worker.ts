@@ -22,6 +22,12 @@ export interface WorkerOptions {
   identity?: string;
 }
 
+/**
+ * Heartbeats are sent at most this often. The SDK's default (80% of the heartbeat timeout, up to a
+ * minute) would leave an operator waiting ~50 s for `abort` to reach a running deploy.
+ */
+export const WORKER_TUNING = { maxHeartbeatThrottleInterval: '5 seconds' } as const;
+
 let runtimeInstalled = false;
 
 /** Keeps the SDK's own logging to warnings, so the operator's terminal stays readable. */
@@ -42,6 +48,7 @@ export async function createTrainyardWorker(options: WorkerOptions): Promise<Wor
     namespace: options.namespace,
     taskQueue: options.config.temporal.taskQueue,
     activities: createActivities({ config: options.config, drivers }),
+    ...WORKER_TUNING,
     ...(options.bundleAtStart ? { workflowsPath: bundleOptions().workflowsPath, bundlerOptions: { webpackConfigHook: bundleOptions().webpackConfigHook } } : { workflowBundle: { codePath: bundlePath } }),
     ...(options.identity ? { identity: options.identity } : {}),
   });

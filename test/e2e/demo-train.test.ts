@@ -1,0 +1,81 @@
+/**
+ * The demo train end to end on the real dev server: real git, real processes, real HTTP, operated
+ * through the `trainyard` CLI as a release manager would.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TrainStatus } from '../../domain/train.js';
+import { startDemoEnv, type DemoEnv } from '../helpers/demo-env.js';
+
+let demo: DemoEnv;
+
+beforeAll(async () => {
+  demo = await startDemoEnv();
+});
+afterAll(async () => {
+  await demo?.stop();
+});
+
+async function statusOf(train: string): Promise<TrainStatus> {
+  const out = await demo.cli(['status', train, '--json']);
+  expect(out.code, out.stderr).toBe(0);
+  return JSON.parse(out.stdout) as TrainStatus;
+}
+
+async function waitForStage(train: string, stage: string, timeoutMs = 45_000): Promise<TrainStatus> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = await statusOf(train);
+    if (status.stage === stage) return status;
+    if (Date.now() > deadline) throw new Error(`train ${train} stayed in ${status.stage}: ${JSON.stringify(status)}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+async function versionAt(port: number): Promise<string> {
+  const body = (await (await fetch(`http://127.0.0.1:${port}/version`)).json()) as { version: string };
+  return body.version;
+}
+
+describe('the demo train through the CLI', () => {
+  it('cuts, deploys to staging, runs E2E, waits, and goes to production on promote', async () => {
+    const started = await demo.cli(['start', 'demo', '--as', 'carol']);
+    expect(started.code, started.stderr).toBe(0);
+    const trainId = /started (train\/demo\/\S+)/.exec(started.stdout)?.[1];
+    expect(trainId).toMatch(/^train\/demo\/demo\/v\d{4}\.\d{2}\.\d{2}\.1$/);
+    const tag = trainId!.slice('train/demo/'.length);
+
+    const waiting = await waitForStage('demo', 'awaiting-release');
+    expect(waiting.e2e?.passed).toBe(true);
+    expect(await versionAt(demo.ports.staging)).toBe(tag);
+
+    const list = await demo.cli(['status']);
+    expect(list.stdout).toContain(trainId);
+    expect(list.stdout).toContain('awaiting-release');
+
+    const promoted = await demo.cli(['promote', 'demo', '--reason', 'QA signed off', '--as', 'alice']);
+    expect(promoted.code, promoted.stderr).toBe(0);
+    expect(promoted.stdout).toContain('by alice: QA signed off');
+
+    const released = await waitForStage(trainId!, 'released');
+    expect(await versionAt(demo.ports.production)).toBe(tag);
+    expect(released.actions).toMatchObject([{ kind: 'promote', by: 'alice', reason: 'QA signed off' }]);
+
+    const detail = await demo.cli(['status', trainId!]);
+    expect(detail.stdout).toMatch(/Stage\s+released/);
+    expect(detail.stdout).toMatch(/promote\s+alice/);
+  });
+
+  it('explains what is wrong with bad operator input', async () => {
+    const unknown = await demo.cli(['promote', 'no-such-service', '--reason', 'x']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/"no-such-service" is neither a train id nor a service with an active train/);
+
+    const noReason = await demo.cli(['promote', 'demo']);
+    expect(noReason.code).toBe(2);
+    expect(noReason.stderr).toMatch(/--reason/);
+
+    const ended = await demo.cli(['promote', 'train/demo/demo/v2000.01.01.1', '--reason', 'x']);
+    expect(ended.code).toBe(1);
+    expect(ended.stderr).toMatch(/there is no train train\/demo\/demo\/v2000\.01\.01\.1/);
+  });
+});

@@ -1,0 +1,95 @@
+/**
+ * A complete demo installation in a temporary folder: a real git repository, a config whose
+ * environments are real local processes on free ports, a dev server and a worker.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Worker } from '@temporalio/worker';
+import { loadConfigFile } from '../../client/config-file.js';
+import { freePort, startDevServer, type DevServer } from '../../client/dev-server.js';
+import { connectWorker, localTarget } from '../../client/temporal.js';
+import { demoSourceDir, setupDemoRepo, stopTargets } from '../../demo/demo.js';
+import { projectRoot } from '../../workers/bundle.js';
+import { createTrainyardWorker, installQuietRuntime } from '../../workers/worker.js';
+
+const run = promisify(execFile);
+
+export interface DemoEnv {
+  dir: string;
+  configFile: string;
+  server: DevServer;
+  worker: Worker;
+  ports: { staging: number; production: number };
+  /** Runs the real `trainyard` bin against this installation. */
+  cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
+  stop(): Promise<void>;
+}
+
+export function demoConfig(dir: string, ports: { staging: number; production: number }, extra = ''): string {
+  const deploy = join(demoSourceDir, 'deploy.mjs');
+  const e2e = join(demoSourceDir, 'e2e.mjs');
+  const env = `env: { DEMO_DIR: ${JSON.stringify(dir)} }`;
+  return `
+services:
+  demo:
+    forge: { kind: local-git, path: ${JSON.stringify(join(dir, 'repo'))} }
+    tagFormat: "demo/v{yyyy}.{MM}.{dd}.{n}"
+    release: { timeZone: America/New_York, days: [mon, tue, wed, thu, fri, sat, sun], time: "11:00", minLeadHours: 12 }
+    e2e: { kind: command, command: [node, ${JSON.stringify(e2e)}, --url, "http://127.0.0.1:${ports.staging}"], timeoutSeconds: 60 }
+    environments:
+      staging:
+        deploy: { kind: command, command: [node, ${JSON.stringify(deploy)}, staging, --port, "${ports.staging}"], timeoutSeconds: 60, ${env} }
+        smoke: { kind: http, urls: ["http://127.0.0.1:${ports.staging}/health"], settleSeconds: 10 }
+        versionUrl: http://127.0.0.1:${ports.staging}/version
+      production:
+        deploy: { kind: command, command: [node, ${JSON.stringify(deploy)}, production, --port, "${ports.production}"], timeoutSeconds: 60, ${env} }
+        smoke: { kind: http, urls: ["http://127.0.0.1:${ports.production}/version"], expectVersion: true, settleSeconds: 10 }
+        versionUrl: http://127.0.0.1:${ports.production}/version
+${extra}`;
+}
+
+export async function startDemoEnv(extraConfig = ''): Promise<DemoEnv> {
+  installQuietRuntime();
+  const dir = mkdtempSync(join(tmpdir(), 'trainyard-demo-'));
+  setupDemoRepo(dir);
+  const ports = { staging: await freePort(), production: await freePort() };
+  const configFile = join(dir, 'trainyard.yaml');
+  writeFileSync(configFile, demoConfig(dir, ports, extraConfig));
+  const { config, baseDir } = loadConfigFile(configFile);
+
+  const server = await startDevServer({ port: await freePort() });
+  const target = localTarget(server.address);
+  const worker = await createTrainyardWorker({ connection: await connectWorker(target), namespace: 'default', config, baseDir, log: () => undefined });
+  const running = worker.run();
+
+  const cli = async (args: string[]) => {
+    try {
+      const { stdout, stderr } = await run(process.execPath, [join(projectRoot(), 'bin', 'trainyard.js'), '--config', configFile, ...args], {
+        env: { ...process.env, TEMPORAL_ADDRESS: server.address, TEMPORAL_NAMESPACE: 'default' },
+      });
+      return { code: 0, stdout, stderr };
+    } catch (err) {
+      const e = err as { code: number; stdout: string; stderr: string };
+      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    }
+  };
+
+  return {
+    dir,
+    configFile,
+    server,
+    worker,
+    ports,
+    cli,
+    async stop() {
+      worker.shutdown();
+      await running.catch(() => undefined);
+      stopTargets(dir);
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,89 @@
+/**
+ * Activities for workflow tests: in-memory stand-ins for the forge, deployers and checks, whose
+ * behaviour each test sets and whose calls it can count. (Activities themselves are tested against
+ * real git, real processes and real HTTP servers in test/activities.)
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { CheckRequest, DeployRequest, Notification, TrainActivities } from '../../activities/types.js';
+import type { CheckOutcome, EnvironmentName, TrainPolicy } from '../../domain/train.js';
+
+export interface FakeWorld {
+  deploys: DeployRequest[];
+  checks: CheckRequest[];
+  notifications: Notification[];
+  tags: Map<string, string>;
+  running: Record<EnvironmentName, string | null>;
+  /** Decides each deploy: return normally to succeed, throw to fail. */
+  onDeploy: (req: DeployRequest, attempt: number) => Promise<void>;
+  onCheck: (req: CheckRequest) => CheckOutcome;
+}
+
+export function policy(overrides: Partial<TrainPolicy> = {}): TrainPolicy {
+  return {
+    service: 'api',
+    tagFormat: '{service}/v{yyyy}.{MM}.{dd}.{n}',
+    release: { timeZone: 'America/New_York', days: ['mon', 'tue', 'wed', 'thu'], time: '11:00', minLeadHours: 12 },
+    decisionDeadlineHours: 72,
+    hasE2E: true,
+    smoke: { staging: true, production: true },
+    ...overrides,
+  };
+}
+
+export function fakeWorld(): FakeWorld {
+  return {
+    deploys: [],
+    checks: [],
+    notifications: [],
+    tags: new Map(),
+    running: { staging: null, production: 'api/v2024.09.30.1' },
+    onDeploy: async () => undefined,
+    onCheck: () => ({ passed: true, summary: 'ok' }),
+  };
+}
+
+/** Blocks like a long deploy until the activity is cancelled (heartbeats deliver the cancellation). */
+export async function hangUntilCancelled(): Promise<never> {
+  const ctx = Context.current();
+  for (;;) {
+    ctx.heartbeat();
+    await ctx.sleep(50);
+  }
+}
+
+export function fakeActivities(world: FakeWorld, trainPolicy: TrainPolicy = policy()): TrainActivities {
+  return {
+    async trainPolicy() {
+      return trainPolicy;
+    },
+    async resolveCommit({ ref }) {
+      return ref && world.tags.has(ref) ? world.tags.get(ref)! : 'c0ffee0000000000000000000000000000000001';
+    },
+    async listReleaseTags() {
+      return [...world.tags.keys()];
+    },
+    async createReleaseTag({ tag, commit }) {
+      const existing = world.tags.get(tag);
+      if (existing && existing !== commit) throw ApplicationFailure.nonRetryable(`tag ${tag} exists at ${existing}`, 'TAG_CONFLICT');
+      world.tags.set(tag, commit);
+      return { created: !existing };
+    },
+    async deploy(req) {
+      await world.onDeploy(req, Context.current().info.attempt);
+      world.deploys.push(req);
+      world.running[req.environment] = req.tag;
+      return { summary: `deployed ${req.tag}` };
+    },
+    async runCheck(req) {
+      world.checks.push(req);
+      return world.onCheck(req);
+    },
+    async readDeployedVersion({ environment }) {
+      return world.running[environment];
+    },
+    async notify(note) {
+      world.notifications.push(note);
+    },
+  };
+}

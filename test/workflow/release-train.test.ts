@@ -1,0 +1,218 @@
+/**
+ * The release train on the time-skipping test server, with in-memory activities: days of waiting
+ * take milliseconds, and each test drives one path of the process.
+ */
+import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Stage, TrainInput, TrainPolicy, TrainStatus } from '../../domain/train.js';
+import { abortUpdate, promoteUpdate, retryDeployUpdate, statusQuery } from '../../workflows/messages.js';
+import { bundleWorker, timeSkippingEnv } from '../helpers/temporal.js';
+import { fakeActivities, fakeWorld, hangUntilCancelled, policy, type FakeWorld } from '../helpers/fake-activities.js';
+
+let env: TestWorkflowEnvironment;
+let counter = 0;
+
+beforeAll(async () => {
+  env = await timeSkippingEnv();
+});
+afterAll(async () => {
+  await env?.teardown();
+});
+
+const DAY = 24 * 3_600_000;
+
+interface Run {
+  world: FakeWorld;
+  handle: WorkflowHandle;
+  worker: Worker;
+  tag: string;
+}
+
+/** Starts a train whose release time is `releaseInMs` away, runs `body` with a worker, stops the worker. */
+async function withTrain(setup: (world: FakeWorld) => void, trainPolicy: TrainPolicy, body: (run: Run) => Promise<void>, releaseInMs = 2 * DAY): Promise<void> {
+  const world = fakeWorld();
+  setup(world);
+  const taskQueue = `train-test-${++counter}`;
+  const worker = await bundleWorker(env, taskQueue, fakeActivities(world, trainPolicy));
+  const tag = `api/v2024.10.02.${counter}`;
+  const input: TrainInput = {
+    service: 'api',
+    tag,
+    commit: 'c0ffee0000000000000000000000000000000001',
+    policy: trainPolicy,
+    startedBy: 'test',
+    // The server's clock, not ours: earlier tests skipped it days ahead.
+    releaseAt: (await env.currentTimeMs()) + releaseInMs,
+  };
+  await worker.runUntil(async () => {
+    const handle = await env.client.workflow.start('releaseTrain', { workflowId: `train/api/${tag}`, taskQueue, args: [input] });
+    await body({ world, handle, worker, tag });
+  });
+}
+
+async function stageOf(handle: WorkflowHandle): Promise<TrainStatus> {
+  return handle.query(statusQuery);
+}
+
+/** Polls the status query (real time; nothing is skipped while we poll) until the train is in `stage`. */
+async function reach(handle: WorkflowHandle, stage: Stage, timeoutMs = 20_000): Promise<TrainStatus> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = await stageOf(handle);
+    if (status.stage === stage) return status;
+    if (Date.now() > deadline) throw new Error(`train stayed in ${status.stage}, expected ${stage}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function rejection(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (err) {
+    expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
+    return (err as WorkflowUpdateFailedError).cause?.message ?? '';
+  }
+  throw new Error('the update was accepted');
+}
+
+const stages = (s: TrainStatus) => s.stages.map((r) => r.stage);
+
+describe('releaseTrain', () => {
+  it('happy path: a train whose release time is two days away reaches production by itself', async () => {
+    const started = Date.now();
+    await withTrain(() => undefined, policy(), async ({ world, handle, tag }) => {
+      const result: TrainStatus = await handle.result();
+      expect(stages(result)).toEqual(['cut', 'staging', 'e2e', 'awaiting-release', 'production', 'released']);
+      expect(world.deploys.map((d) => `${d.environment}:${d.tag}`)).toEqual([`staging:${tag}`, `production:${tag}`]);
+      expect(world.tags.get(tag)).toBe('c0ffee0000000000000000000000000000000001');
+      expect(result.versions).toEqual({ staging: tag, production: tag, previousProduction: 'api/v2024.09.30.1' });
+      // It waited for the release time: production started two (skipped) days after the cut.
+      const production = result.stages.find((s) => s.stage === 'production')!;
+      expect(production.startedAt - result.stages[0]!.startedAt).toBeGreaterThanOrEqual(2 * DAY - 60_000);
+      expect(world.notifications.map((n) => n.event)).toEqual(['cut', 'deployed', 'promoted', 'deployed', 'released']);
+    });
+    expect(Date.now() - started).toBeLessThan(30_000);
+  });
+
+  it('E2E failed: the train waits for a release manager, who promotes with a reason', async () => {
+    await withTrain(
+      (w) => (w.onCheck = (req) => ({ passed: req.check !== 'e2e', summary: req.check === 'e2e' ? '3 of 120 specs failed' : 'ok' })),
+      policy(),
+      async ({ world, handle }) => {
+        await env.sleep('3 days');
+        const waiting = await reach(handle, 'awaiting-decision');
+        expect(waiting.waitingFor).toMatch(/promote \(E2E failed\) or abort/);
+        expect(world.deploys.filter((d) => d.environment === 'production')).toHaveLength(0);
+        expect(await rejection(handle.executeUpdate(promoteUpdate, { args: [{ by: 'rm', reason: '  ' }] }))).toMatch(/reason is required/);
+        await handle.executeUpdate(promoteUpdate, { args: [{ by: 'rm', reason: 'failures are a known flaky spec' }] });
+        const result: TrainStatus = await handle.result();
+        expect(result.stage).toBe('released');
+        expect(result.actions).toMatchObject([{ kind: 'promote', by: 'rm', reason: 'failures are a known flaky spec' }]);
+        expect(world.notifications.find((n) => n.event === 'promoted')?.text).toContain('failures are a known flaky spec');
+      },
+    );
+  });
+
+  it('rejects an unauthorised promote without writing it to history, and accepts an authorised one', async () => {
+    const guarded = policy({ operators: [{ name: 'alice', rights: ['promote'] }, { name: 'bob', rights: ['abort'] }] });
+    await withTrain(() => undefined, guarded, async ({ handle }) => {
+      await reach(handle, 'awaiting-release');
+      expect(await rejection(handle.executeUpdate(promoteUpdate, { args: [{ by: 'mallory', reason: 'ship it' }] }))).toMatch(/"mallory" is not an operator/);
+      expect(await rejection(handle.executeUpdate(promoteUpdate, { args: [{ by: 'bob', reason: 'ship it' }] }))).toMatch(/does not have the "promote" right/);
+      const history = await handle.fetchHistory();
+      expect(JSON.stringify(history)).not.toContain('mallory');
+      await handle.executeUpdate(promoteUpdate, { args: [{ by: 'alice', reason: 'customer fix' }] });
+      expect((await handle.result()).stage).toBe('released');
+    });
+  });
+
+  it('a failed production smoke test rolls back to the previous version', async () => {
+    await withTrain(
+      (w) => (w.onCheck = (req) => ({ passed: !(req.check === 'smoke' && req.environment === 'production' && req.tag !== 'api/v2024.09.30.1'), summary: '/health answered 500' })),
+      policy(),
+      async ({ world, handle, tag }) => {
+        const result: TrainStatus = await handle.result();
+        expect(result.stage).toBe('rolled-back');
+        expect(world.running.production).toBe('api/v2024.09.30.1');
+        expect(world.deploys.filter((d) => d.environment === 'production').map((d) => d.tag)).toEqual([tag, 'api/v2024.09.30.1']);
+        expect(world.notifications.map((n) => n.event)).toContain('rolled-back');
+      },
+    );
+  });
+
+  it('a failed rollback ends the train as failed and says so loudly', async () => {
+    await withTrain(
+      (w) => {
+        w.onCheck = (req) => ({ passed: !(req.check === 'smoke' && req.environment === 'production'), summary: 'down' });
+        w.onDeploy = async (req) => {
+          if (req.tag === 'api/v2024.09.30.1') throw ApplicationFailure.nonRetryable('image pull failed', 'DEPLOY_FAILED');
+        };
+      },
+      policy(),
+      async ({ world, handle }) => {
+        const result: TrainStatus = await handle.result();
+        expect(result.stage).toBe('failed');
+        expect(result.error).toContain('image pull failed');
+        expect(world.notifications.find((n) => n.event === 'rollback-failed')?.text).toMatch(/ROLLBACK FAILED/);
+      },
+    );
+  });
+
+  it('a deploy that fails after its retries waits for retryDeploy, then goes on', async () => {
+    let failing = true;
+    await withTrain(
+      (w) =>
+        (w.onDeploy = async (req) => {
+          if (failing && req.environment === 'staging') throw ApplicationFailure.retryable('registry unavailable', 'DEPLOY_FAILED');
+        }),
+      policy({ hasE2E: false }),
+      async ({ world, handle }) => {
+        await env.sleep('30 minutes'); // the retry backoff, skipped
+        const waiting = await reach(handle, 'awaiting-decision');
+        expect(waiting.failedDeploy).toEqual({ environment: 'staging', error: 'registry unavailable' });
+        expect(await rejection(handle.executeUpdate(promoteUpdate, { args: [{ by: 'rm', reason: 'x' }] }))).toMatch(/waits for retryDeploy or abort/);
+        failing = false;
+        await handle.executeUpdate(retryDeployUpdate, { args: [{ by: 'oncall', reason: 'registry is back' }] });
+        const result: TrainStatus = await handle.result();
+        expect(result.stage).toBe('released');
+        expect(world.deploys.map((d) => d.environment)).toEqual(['staging', 'production']);
+      },
+    );
+  });
+
+  it('abort in the middle of a deploy cancels the deploy and ends the train', async () => {
+    let cancelled = false;
+    await withTrain(
+      (w) =>
+        (w.onDeploy = async () => {
+          try {
+            await hangUntilCancelled();
+          } finally {
+            cancelled = true;
+          }
+        }),
+      policy(),
+      async ({ handle }) => {
+        await reach(handle, 'staging');
+        await new Promise((r) => setTimeout(r, 300)); // the deploy is running
+        await handle.executeUpdate(abortUpdate, { args: [{ by: 'rm', reason: 'wrong commit' }] });
+        const result: TrainStatus = await handle.result();
+        expect(result.stage).toBe('aborted');
+        expect(result.stages.at(-1)?.note).toBe('rm: wrong commit');
+        expect(cancelled).toBe(true);
+      },
+    );
+  });
+
+  it('expires when nobody decides within the deadline', async () => {
+    await withTrain((w) => (w.onCheck = (req) => ({ passed: req.check !== 'e2e', summary: 'failed' })), policy({ decisionDeadlineHours: 24 }), async ({ world, handle }) => {
+      const result: TrainStatus = await handle.result();
+      expect(result.stage).toBe('expired');
+      expect(world.deploys.filter((d) => d.environment === 'production')).toHaveLength(0);
+      expect(world.notifications.at(-1)?.event).toBe('expired');
+    });
+  });
+});
