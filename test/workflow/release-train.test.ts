@@ -9,6 +9,7 @@ import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Stage, TrainInput, TrainPolicy, TrainStatus } from '../../domain/train.js';
 import { abortUpdate, promoteUpdate, retryDeployUpdate, statusQuery } from '../../workflows/messages.js';
+import { recordHistory } from '../helpers/histories.js';
 import { bundleWorker, timeSkippingEnv } from '../helpers/temporal.js';
 import { fakeActivities, fakeWorld, hangUntilCancelled, policy, type FakeWorld } from '../helpers/fake-activities.js';
 
@@ -33,6 +34,7 @@ interface Run {
 
 /** Starts a train whose release time is `releaseInMs` away, runs `body` with a worker, stops the worker. */
 async function withTrain(setup: (world: FakeWorld) => void, trainPolicy: TrainPolicy, body: (run: Run) => Promise<void>, releaseInMs = 2 * DAY): Promise<void> {
+  const name = expect.getState().currentTestName ?? 'train';
   const world = fakeWorld();
   setup(world);
   const taskQueue = `train-test-${++counter}`;
@@ -50,6 +52,7 @@ async function withTrain(setup: (world: FakeWorld) => void, trainPolicy: TrainPo
   await worker.runUntil(async () => {
     const handle = await env.client.workflow.start('releaseTrain', { workflowId: `train/api/${tag}`, taskQueue, args: [input] });
     await body({ world, handle, worker, tag });
+    await recordHistory(name, handle);
   });
 }
 
@@ -85,6 +88,8 @@ describe('releaseTrain', () => {
     const started = Date.now();
     await withTrain(() => undefined, policy(), async ({ world, handle, tag }) => {
       const result: TrainStatus = await handle.result();
+      const events = (await handle.fetchHistory()).events ?? [];
+      expect(events.length).toBeLessThanOrEqual(150);
       expect(stages(result)).toEqual(['cut', 'staging', 'e2e', 'awaiting-release', 'production', 'released']);
       expect(world.deploys.map((d) => `${d.environment}:${d.tag}`)).toEqual([`staging:${tag}`, `production:${tag}`]);
       expect(world.tags.get(tag)).toBe('c0ffee0000000000000000000000000000000001');
