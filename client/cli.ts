@@ -2,7 +2,7 @@
  * `trainyard`: the operator CLI, a thin client over the workflows' messages. Exit codes: 0 success,
  * 1 rejected or failed, 2 usage.
  */
-import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { Connection, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { Command, CommanderError } from 'commander';
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
@@ -11,7 +11,9 @@ import { cutId } from '../domain/ids.js';
 import { isFinal, type OperatorRequest } from '../domain/train.js';
 import { abortUpdate, promoteUpdate, retryDeployUpdate } from '../workflows/messages.js';
 import type { CutRequest, CutResult } from '../workflows/cutRelease.js';
+import { configJsonSchema } from '../domain/config.js';
 import { configPath, loadConfigFile } from './config-file.js';
+import { registerSearchAttributes } from './search-attributes.js';
 import { formatTrain, formatTrainList } from './format.js';
 import { connectClient, connectWorker, operatorTarget } from './temporal.js';
 import { activeTrains, resolveTrain, trainStatus } from './trains.js';
@@ -147,7 +149,25 @@ export function buildProgram(): Command {
       await worker.run();
     });
 
+  program
+    .command('setup')
+    .description("register Trainyard's search attributes on the configured Temporal namespace (idempotent)")
+    .action(async () => {
+      const target = operatorTarget();
+      const connection = await Connection.connect({ ...target.options, address: target.address, connectTimeout: '5s' });
+      try {
+        const added = await registerSearchAttributes(connection, target.namespace);
+        console.log(added.length > 0 ? `registered ${added.join(', ')} on ${target.namespace}` : `search attributes already registered on ${target.namespace}`);
+      } finally {
+        await connection.close();
+      }
+    });
+
   const configCmd = program.command('config').description('configuration');
+  configCmd
+    .command('schema')
+    .description('print the JSON Schema of the config file (for editors)')
+    .action(() => console.log(JSON.stringify(configJsonSchema(), null, 2)));
   configCmd
     .command('check')
     .description('validate the config file and print what it implies')

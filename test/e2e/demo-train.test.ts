@@ -65,6 +65,12 @@ describe('the demo train through the CLI', () => {
     expect(detail.stdout).toMatch(/promote\s+alice/);
   });
 
+  it('setup finds the search attributes the embedded server registered', async () => {
+    const out = await demo.cli(['setup']);
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stdout).toContain('search attributes already registered on default');
+  });
+
   it('explains what is wrong with bad operator input', async () => {
     const unknown = await demo.cli(['promote', 'no-such-service', '--reason', 'x']);
     expect(unknown.code).toBe(1);

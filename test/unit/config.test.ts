@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfigFile } from '../../client/config-file.js';
 import { configJsonSchema, parseConfig } from '../../domain/config.js';
@@ -59,6 +60,11 @@ describe('config', () => {
     const result = parseConfig({ services: { 'Bad Name': {} } });
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.problems.map((p) => p.path)).toContain('services.Bad Name');
+  });
+
+  it('keeps docs/trainyard.schema.json in step with the schema (regenerate: trainyard config schema)', () => {
+    const committed = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'trainyard.schema.json'), 'utf8'));
+    expect(committed).toEqual(configJsonSchema());
   });
 
   it('generates a JSON Schema from the same definition', () => {
