@@ -5,17 +5,21 @@
  * catalogue says so.
  */
 import { Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TrainyardConfig } from '../domain/config.js';
 import { TrainyardError } from '../domain/errors.js';
 import type { TrainPolicy } from '../domain/train.js';
 import { readVersion } from './checks/http.js';
+import { ledgerSignaller } from './ledger.js';
 import type { Drivers } from './registry.js';
 import type { TrainActivities } from './types.js';
 
 export interface ActivityDeps {
   config: TrainyardConfig;
   drivers: Drivers;
+  /** A client on the worker's own connection, for signals to ledgers. */
+  client: Client;
 }
 
 function translate(err: unknown): never {
@@ -64,8 +68,9 @@ export function trainPolicyOf(config: TrainyardConfig, service: string): TrainPo
   return policy;
 }
 
-export function createActivities({ config, drivers }: ActivityDeps): TrainActivities {
+export function createActivities({ config, drivers, client }: ActivityDeps): TrainActivities {
   return translated<TrainActivities>({
+    signalLedger: ledgerSignaller(client, config.temporal.taskQueue),
     async trainPolicy({ service }) {
       return trainPolicyOf(config, service);
     },

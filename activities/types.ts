@@ -2,7 +2,9 @@
  * The activities a workflow may call, as types only: workflows import this file with `import type`,
  * so no activity implementation (or Node built-in) can reach the workflow sandbox.
  */
+import type { LockRequest } from '../domain/ledger.js';
 import type { CheckOutcome, EnvironmentName, TrainPolicy } from '../domain/train.js';
+import type { Subscription } from '../workflows/ledger-messages.js';
 
 export interface DeployRequest {
   service: string;
@@ -42,7 +44,14 @@ export interface Notification {
   text: string;
 }
 
+export type LedgerSignal = { service: string; environment: EnvironmentName } & (
+  | { signal: 'requestLock'; payload: LockRequest }
+  | { signal: 'subscribe'; payload: Subscription }
+);
+
 export interface TrainActivities {
+  /** Signal-with-start of the environment ledger. */
+  signalLedger(req: LedgerSignal): Promise<void>;
   /** The decision-relevant part of a service's config (no driver settings, no secrets). */
   trainPolicy(req: { service: string }): Promise<TrainPolicy>;
   /** The commit a ref (branch, tag or sha) points at; the default branch's head when `ref` is absent. */

@@ -13,3 +13,8 @@ export function parseTrainId(id: string): { service: string; tag: string } | und
   const m = /^train\/([^/]+)\/(.+)$/.exec(id);
   return m && m[1] && m[2] ? { service: m[1], tag: m[2] } : undefined;
 }
+
+/** The environment ledger of a service's environment: the single writer of what runs there. */
+export function ledgerId(service: string, environment: string): string {
+  return `env/${service}/${environment}`;
+}

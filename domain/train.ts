@@ -4,6 +4,7 @@
  */
 import type { ReleaseCalendar } from './calendar.js';
 import type { Right } from './config.js';
+import { describeFreeze, type FreezeView } from './ledger.js';
 
 export const ENVIRONMENTS = ['staging', 'production'] as const;
 export type EnvironmentName = (typeof ENVIRONMENTS)[number];
@@ -38,6 +39,7 @@ export type Stage =
   | 'e2e'
   | 'awaiting-release'
   | 'awaiting-decision'
+  | 'awaiting-lock'
   | 'production'
   | 'rolling-back'
   | 'released'
@@ -56,10 +58,11 @@ export interface StageRecord {
 }
 
 export interface OperatorAction {
-  kind: 'promote' | 'abort' | 'retryDeploy';
+  kind: 'promote' | 'abort' | 'retryDeploy' | 'rerunE2E';
   by: string;
   reason: string;
   at: number;
+  overrideFreeze?: boolean;
 }
 
 export interface CheckOutcome {
@@ -85,6 +88,8 @@ export interface TrainStatus {
   versions: { staging?: string; production?: string; previousProduction?: string };
   /** What the train waits for now, in words, when it waits. */
   waitingFor?: string;
+  /** Freeze state of each environment, as its ledger last told the train. */
+  freezes: Partial<Record<EnvironmentName, FreezeView>>;
   /** Set while the train waits for `retryDeploy` after a deploy's retries were exhausted. */
   failedDeploy?: { environment: EnvironmentName; error: string };
   error?: string;
@@ -104,6 +109,7 @@ export function initialStatus(trainId: string, input: TrainInput): TrainStatus {
     stages: [],
     actions: [],
     versions: {},
+    freezes: {},
   };
 }
 
@@ -131,10 +137,12 @@ export const MAX_OPERATOR_LENGTH = 100;
 export interface OperatorRequest {
   by: string;
   reason: string;
+  /** Promote through a production freeze (needs the override-freeze right). */
+  overrideFreeze?: boolean;
 }
 
 /** Why `by` may not use `right` on this service; undefined when allowed. */
-export function authorisationProblem(policy: TrainPolicy, by: string, right: Right): string | undefined {
+export function authorisationProblem(policy: Pick<TrainPolicy, 'service' | 'operators'>, by: string, right: Right): string | undefined {
   if (!policy.operators) return undefined;
   const operator = policy.operators.find((o) => o.name === by);
   if (!operator) return `"${by}" is not an operator of service ${policy.service}; ask an admin to add them to its operators in the config`;
@@ -142,7 +150,7 @@ export function authorisationProblem(policy: TrainPolicy, by: string, right: Rig
   return undefined;
 }
 
-function requestProblem(req: OperatorRequest | undefined): string | undefined {
+export function requestProblem(req: OperatorRequest | undefined): string | undefined {
   if (!req || typeof req !== 'object') return 'expected {"by": "<operator>", "reason": "<why>"}';
   if (typeof req.by !== 'string' || req.by.trim() === '') return 'an operator name ("by") is required';
   if (req.by.length > MAX_OPERATOR_LENGTH) return `operator name is longer than ${MAX_OPERATOR_LENGTH} characters`;
@@ -159,6 +167,14 @@ export function promoteProblem(status: TrainStatus, policy: TrainPolicy, req: Op
   if (['production', 'rolling-back'].includes(status.stage)) return `train ${status.trainId} is already in ${status.stage}`;
   if (status.actions.some((a) => a.kind === 'promote')) return `train ${status.trainId} was already promoted`;
   if (status.failedDeploy) return `train ${status.trainId} waits for retryDeploy or abort after a failed deploy to ${status.failedDeploy.environment}`;
+  const freeze = status.freezes.production;
+  if (freeze?.frozen && !req.overrideFreeze) {
+    return `production is ${describeFreeze(freeze)}; the train goes on by itself when it is unfrozen, or an operator with the override-freeze right can promote with overrideFreeze`;
+  }
+  if (req.overrideFreeze) {
+    const problem = authorisationProblem(policy, req.by, 'override-freeze');
+    if (problem) return problem;
+  }
   return authorisationProblem(policy, req.by, 'promote');
 }
 
@@ -173,6 +189,16 @@ export function retryDeployProblem(status: TrainStatus, policy: TrainPolicy, req
   const bad = requestProblem(req);
   if (bad) return bad;
   if (!status.failedDeploy) return `train ${status.trainId} has no failed deploy to retry (stage: ${status.stage})`;
+  return authorisationProblem(policy, req.by, 'promote');
+}
+
+export function rerunE2EProblem(status: TrainStatus, policy: TrainPolicy, req: OperatorRequest): string | undefined {
+  const bad = requestProblem(req);
+  if (bad) return bad;
+  if (!policy.hasE2E) return `service ${policy.service} has no E2E configured`;
+  if (status.stage !== 'awaiting-decision' || !status.e2e || status.e2e.passed) {
+    return `train ${status.trainId} is not waiting after failed E2E (stage: ${status.stage})`;
+  }
   return authorisationProblem(policy, req.by, 'promote');
 }
 

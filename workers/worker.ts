@@ -3,6 +3,7 @@
  * the config's drivers.
  */
 import { NativeConnection, Runtime, Worker, DefaultLogger, type LogLevel } from '@temporalio/worker';
+import { Client } from '@temporalio/client';
 import { existsSync } from 'node:fs';
 import { createActivities } from '../activities/index.js';
 import { createDrivers } from '../activities/registry.js';
@@ -47,7 +48,7 @@ export async function createTrainyardWorker(options: WorkerOptions): Promise<Wor
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.config.temporal.taskQueue,
-    activities: createActivities({ config: options.config, drivers }),
+    activities: createActivities({ config: options.config, drivers, client: new Client({ connection: options.connection, namespace: options.namespace }) }),
     ...WORKER_TUNING,
     ...(options.bundleAtStart ? { workflowsPath: bundleOptions().workflowsPath, bundlerOptions: { webpackConfigHook: bundleOptions().webpackConfigHook } } : { workflowBundle: { codePath: bundlePath } }),
     ...(options.identity ? { identity: options.identity } : {}),

@@ -1,3 +1,4 @@
 /** Every workflow the worker runs. This is the bundle's entry point. */
 export { releaseTrain } from './releaseTrain.js';
 export { cutRelease } from './cutRelease.js';
+export { environmentLedger } from './environmentLedger.js';

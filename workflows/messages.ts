@@ -14,4 +14,6 @@ export const promoteUpdate = defineUpdate<TrainStatus, [OperatorRequest]>('promo
 export const abortUpdate = defineUpdate<TrainStatus, [OperatorRequest]>('abort');
 /** Try a failed deploy again (after its retries were exhausted and the train waits for a person). */
 export const retryDeployUpdate = defineUpdate<TrainStatus, [OperatorRequest]>('retryDeploy');
+/** Run the E2E suite again after it failed (the train then promotes at the release time if it passes). */
+export const rerunE2EUpdate = defineUpdate<TrainStatus, [OperatorRequest]>('rerunE2E');
 export const statusQuery = defineQuery<TrainStatus>('status');

@@ -24,6 +24,7 @@ import {
   gateDecision,
   initialStatus,
   promoteProblem,
+  rerunE2EProblem,
   retryDeployProblem,
   type EnvironmentName,
   type OperatorAction,
@@ -32,7 +33,9 @@ import {
   type TrainInput,
   type TrainStatus,
 } from '../domain/train.js';
-import { abortUpdate, promoteUpdate, retryDeployUpdate, statusQuery } from './messages.js';
+import type { DeploymentOutcome, DeploymentRecord } from '../domain/ledger.js';
+import { abortUpdate, promoteUpdate, rerunE2EUpdate, retryDeployUpdate, statusQuery } from './messages.js';
+import { LedgerLink, type LockGrant } from './train-ledger.js';
 import { forge, longRunning, notifier } from './activity-options.js';
 import { SERVICE, STAGE, TAG } from './search-attributes.js';
 
@@ -60,10 +63,13 @@ class Train {
   private promotion?: OperatorAction;
   private abortion?: OperatorAction;
   private retryRequested = false;
+  private rerunRequested = false;
   private readonly scope = new CancellationScope();
+  private readonly ledgers: LedgerLink;
 
   constructor(private readonly input: TrainInput) {
     this.status = initialStatus(workflowInfo().workflowId, input);
+    this.ledgers = new LedgerLink(input, this.status.trainId, this.status.freezes);
     setHandler(statusQuery, () => this.status);
     setHandler(promoteUpdate, (req) => this.onPromote(req), {
       validator: (req) => rejectIf(promoteProblem(this.status, input.policy, req)),
@@ -74,6 +80,9 @@ class Train {
     setHandler(retryDeployUpdate, (req) => this.onRetryDeploy(req), {
       validator: (req) => rejectIf(retryDeployProblem(this.status, input.policy, req)),
     });
+    setHandler(rerunE2EUpdate, (req) => this.onRerunE2E(req), {
+      validator: (req) => rejectIf(rerunE2EProblem(this.status, input.policy, req)),
+    });
   }
 
   async run(): Promise<TrainStatus> {
@@ -81,13 +90,14 @@ class Train {
     try {
       await this.scope.run(() => this.ride());
     } catch (err) {
-      if (err instanceof TrainEnded) return this.status;
-      if (!isCancellation(err)) throw err;
-      const by = this.abortion ? `${this.abortion.by}: ${this.abortion.reason}` : 'the workflow was cancelled';
-      await CancellationScope.nonCancellable(async () => {
-        this.enter('aborted', by);
-        await this.tell('aborted', `Train ${this.input.tag} aborted (${by}).`);
-      });
+      if (!(err instanceof TrainEnded) && !isCancellation(err)) throw err;
+      if (isCancellation(err)) {
+        const by = this.abortion ? `${this.abortion.by}: ${this.abortion.reason}` : 'the workflow was cancelled';
+        await CancellationScope.nonCancellable(async () => {
+          this.enter('aborted', by);
+          await this.tell('aborted', `Train ${this.input.tag} aborted (${by}).`);
+        });
+      }
     }
     return this.status;
   }
@@ -102,12 +112,19 @@ class Train {
       if (isCancellation(err)) throw err;
       await this.fail(`could not create tag ${tag}: ${failureMessage(err)}`);
     }
+    await this.ledgers.subscribe();
     await this.tell('cut', `Cut ${tag} at ${commit.slice(0, 12)}; production release ${describeTime(this.input.releaseAt, this.input.policy.release.timeZone)}.`);
 
-    if (!(await this.deployAndVerify('staging', tag))) await this.fail('staging smoke check failed');
+    let stagingHealthy = false;
+    await this.ledgers.withLock('staging', false, (why) => this.queued(why), async () => {
+      stagingHealthy = await this.deployAndVerify('staging', tag);
+      return [this.record(tag, commit, stagingHealthy ? 'verified' : 'failed')];
+    });
+    if (!stagingHealthy) await this.fail('staging smoke check failed');
     await this.runE2E();
     await this.gate();
-    await this.promote();
+    await this.ledgers.withLock('production', this.promotion?.overrideFreeze === true, (why) => this.queued(why), (grant) => this.promote(grant));
+    if (this.status.stage === 'failed') throw new TrainEnded();
   }
 
   /** Deploys `tag` and runs the environment's smoke check; true when it passed (or there is none). */
@@ -164,30 +181,35 @@ class Train {
     if (!this.status.e2e.passed) await this.tell('check-failed', `E2E of ${tag} failed: ${this.status.e2e.summary}`);
   }
 
-  /** Waits for the release time or an operator; ends the train when nobody decides in time. */
+  /**
+   * Waits for the release time or an operator. After failed E2E, waits for `promote`, `rerunE2E` or
+   * `abort`; ends the train when nobody decides before the deadline.
+   */
   private async gate(): Promise<void> {
     const { policy, releaseAt } = this.input;
     this.enter('awaiting-release');
     this.status.waitingFor = `the release time ${describeTime(releaseAt, policy.release.timeZone)} or a promote`;
     this.showDetails();
-    await condition(() => this.promotion !== undefined, Math.max(0, releaseAt - Date.now()));
-    let decision = gateDecision({
-      promotedBy: this.promotion?.by,
-      e2e: this.status.e2e,
-      releaseTimeReached: true,
-      hasE2E: policy.hasE2E,
-    });
-    if (decision.kind === 'wait') {
+    // Never `condition(fn, 0)`: the SDK records a marker for a zero timeout, which a replay that
+    // computes a different remaining time would not reproduce.
+    const untilRelease = releaseAt - Date.now();
+    if (untilRelease > 0) await condition(() => this.promotion !== undefined, untilRelease);
+    for (;;) {
+      const decision = gateDecision({ promotedBy: this.promotion?.by, e2e: this.status.e2e, releaseTimeReached: true, hasE2E: policy.hasE2E });
+      if (decision.kind === 'promote') {
+        const reason = this.promotion ? ` (${this.promotion.reason})` : '';
+        await this.tell('promoted', `Promoting ${this.input.tag} to production: ${decision.why}${reason}.`);
+        return;
+      }
       this.enter('awaiting-decision');
-      this.status.waitingFor = decision.why;
+      this.status.waitingFor = `${decision.why}, or rerunE2E`;
       this.showDetails();
       await this.tell('awaiting-decision', `${this.input.tag} is waiting for ${decision.why}.`);
-      const decided = await condition(() => this.promotion !== undefined, policy.decisionDeadlineHours * 3_600_000);
+      this.rerunRequested = false;
+      const decided = await condition(() => this.promotion !== undefined || this.rerunRequested, policy.decisionDeadlineHours * 3_600_000);
       if (!decided) await this.expire();
-      decision = { kind: 'promote', why: `promoted by ${this.promotion?.by}` };
+      if (this.rerunRequested && !this.promotion) await this.runE2E();
     }
-    const reason = this.promotion ? ` (${this.promotion.reason})` : '';
-    await this.tell('promoted', `Promoting ${this.input.tag} to production: ${decision.why}${reason}.`);
   }
 
   private async expire(): Promise<never> {
@@ -197,53 +219,84 @@ class Train {
     throw new TrainEnded();
   }
 
-  private async promote(): Promise<void> {
-    const { service, tag } = this.input;
-    const previous = await forge.readDeployedVersion.executeWithOptions({ summary: 'Read the version running in production' }, [
-      { service, environment: 'production' },
-    ]);
-    if (previous) this.status.versions.previousProduction = previous;
+  /** Production, under its lock: deploy, smoke test, roll back on failure. Returns what to record. */
+  private async promote(grant: LockGrant): Promise<DeploymentRecord[]> {
+    const { service, tag, commit } = this.input;
+    const previous = grant.stable ?? (await this.deployedInProduction());
+    if (previous) this.status.versions.previousProduction = previous.tag;
     if (await this.deployAndVerify('production', tag)) {
       this.enter('released');
       await this.tell('released', `${tag} is live in production.`);
-      return;
+      return [this.record(tag, commit, 'verified')];
     }
-    await this.rollBack(previous);
+    return [this.record(tag, commit, 'rolled-back'), ...(await this.rollBack(previous))];
   }
 
-  private async rollBack(previous: string | null): Promise<void> {
+  /** Without a ledger record (the first train of a service), the version production reports. */
+  private async deployedInProduction(): Promise<{ tag: string; commit: string } | undefined> {
+    const service = this.input.service;
+    const tag = await forge.readDeployedVersion.executeWithOptions({ summary: 'Read the version running in production' }, [{ service, environment: 'production' }]);
+    if (!tag || tag === this.input.tag) return undefined;
+    const commit = await forge.resolveCommit.executeWithOptions({ summary: `Resolve ${tag}` }, [{ service, ref: tag }]);
+    return { tag, commit };
+  }
+
+  private async rollBack(previous: { tag: string; commit: string } | undefined): Promise<DeploymentRecord[]> {
     const { service, tag } = this.input;
-    if (!previous || previous === tag) {
-      return this.fail(`production smoke check failed and there is no previous version to roll back to`);
+    if (!previous) {
+      this.markFailed(`production smoke check of ${tag} failed and there is no previous version to roll back to`);
+      await this.tell('rollback-failed', `Production smoke test of ${tag} failed and there is no previous version to roll back to.`);
+      return [];
     }
-    this.enter('rolling-back', `to ${previous}`);
+    this.enter('rolling-back', `to ${previous.tag}`);
     try {
-      const commit = await forge.resolveCommit.executeWithOptions({ summary: `Resolve ${previous}` }, [{ service, ref: previous }]);
-      await longRunning.deploy.executeWithOptions({ summary: `Roll production back to ${previous}` }, [
-        { service, environment: 'production', tag: previous, commit, trainId: this.status.trainId },
+      await longRunning.deploy.executeWithOptions({ summary: `Roll production back to ${previous.tag}` }, [
+        { service, environment: 'production', tag: previous.tag, commit: previous.commit, trainId: this.status.trainId },
       ]);
-      this.status.versions.production = previous;
-      this.enter('rolled-back', `production smoke check of ${tag} failed; back on ${previous}`);
-      await this.tell('rolled-back', `Production smoke test of ${tag} failed; rolled back to ${previous}.`);
+      this.status.versions.production = previous.tag;
+      this.enter('rolled-back', `production smoke check of ${tag} failed; back on ${previous.tag}`);
+      await this.tell('rolled-back', `Production smoke test of ${tag} failed; rolled back to ${previous.tag}.`);
+      return [this.record(previous.tag, previous.commit, 'verified')];
     } catch (err) {
       if (isCancellation(err)) throw err;
       const why = failureMessage(err);
-      this.enter('failed', `rollback to ${previous} failed: ${why}`);
-      this.status.error = why;
-      await this.tell('rollback-failed', `ROLLBACK FAILED: production may be running the broken ${tag}; rolling back to ${previous} failed: ${why}`);
+      this.markFailed(`rollback to ${previous.tag} failed: ${why}`);
+      await this.tell('rollback-failed', `ROLLBACK FAILED: production may be running the broken ${tag}; rolling back to ${previous.tag} failed: ${why}`);
+      return [];
     }
   }
 
-  private async fail(why: string): Promise<never> {
+  private record(tag: string, commit: string, outcome: DeploymentOutcome): DeploymentRecord {
+    return { tag, commit, outcome, trainId: this.status.trainId, at: Date.now(), by: this.promotion?.by ?? this.input.startedBy };
+  }
+
+  private queued(why: string): void {
+    if (this.status.stage !== 'awaiting-lock') this.enter('awaiting-lock');
+    this.status.waitingFor = why;
+    this.showDetails();
+  }
+
+  private markFailed(why: string): void {
     this.enter('failed', why);
     this.status.error = why;
+  }
+
+  private async fail(why: string): Promise<never> {
+    this.markFailed(why);
     await this.tell('failed', `Train ${this.input.tag} failed: ${why}.`);
     throw new TrainEnded();
   }
 
   private onPromote(req: OperatorRequest): TrainStatus {
     this.promotion = { kind: 'promote', by: req.by, reason: req.reason, at: Date.now() };
+    if (req.overrideFreeze) this.promotion.overrideFreeze = true;
     this.status.actions.push(this.promotion);
+    return this.status;
+  }
+
+  private onRerunE2E(req: OperatorRequest): TrainStatus {
+    this.status.actions.push({ kind: 'rerunE2E', by: req.by, reason: req.reason, at: Date.now() });
+    this.rerunRequested = true;
     return this.status;
   }
 

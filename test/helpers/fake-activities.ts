@@ -52,8 +52,13 @@ export async function hangUntilCancelled(): Promise<never> {
   }
 }
 
-export function fakeActivities(world: FakeWorld, trainPolicy: TrainPolicy = policy()): TrainActivities {
+/**
+ * `signalLedger` is the real one (from the worker's activities): trains and the real ledger workflow
+ * are tested together.
+ */
+export function fakeActivities(world: FakeWorld, trainPolicy: TrainPolicy, signalLedger: TrainActivities['signalLedger']): TrainActivities {
   return {
+    signalLedger,
     async trainPolicy() {
       return trainPolicy;
     },

@@ -2,7 +2,8 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkerOptions } from '@temporalio/worker';
 import { registerSearchAttributes } from '../../client/search-attributes.js';
-import { testServerPath } from '../../client/toolchain.js';
+import { temporalCliPath, testServerPath } from '../../client/toolchain.js';
+import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.js';
 import { WORKER_TUNING, installQuietRuntime } from '../../workers/worker.js';
 import { prebuiltBundlePath } from '../../workers/bundle.js';
 
@@ -11,6 +12,17 @@ export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: testServerPath() } } });
   await registerSearchAttributes(env.connection, env.namespace ?? 'default');
   return env;
+}
+
+/**
+ * The real dev server (the CLI `npm run setup` built), in memory, in real time: for tests where
+ * several workflows signal one another, which the Java time-skipping server handles unreliably.
+ */
+export async function devServerEnv(): Promise<TestWorkflowEnvironment> {
+  installQuietRuntime();
+  return TestWorkflowEnvironment.createLocal({
+    server: { executable: { type: 'existing-path', path: temporalCliPath() }, searchAttributes: ALL_SEARCH_ATTRIBUTES, extraArgs: ['--log-level', 'error'] },
+  });
 }
 
 /** A worker on the prebuilt bundle (built once by `npm test`), with the given activities. */

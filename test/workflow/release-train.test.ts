@@ -2,13 +2,15 @@
  * The release train on the time-skipping test server, with in-memory activities: days of waiting
  * take milliseconds, and each test drives one path of the process.
  */
-import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Stage, TrainInput, TrainPolicy, TrainStatus } from '../../domain/train.js';
-import { abortUpdate, promoteUpdate, retryDeployUpdate, statusQuery } from '../../workflows/messages.js';
+import type { TrainPolicy, TrainStatus } from '../../domain/train.js';
+import { abortUpdate, promoteUpdate, retryDeployUpdate } from '../../workflows/messages.js';
+import { cleanUp, DAY, reach, rejection, stages, startTrain } from '../helpers/train-harness.js';
+import { ledgerSignaller } from '../../activities/ledger.js';
 import { recordHistory } from '../helpers/histories.js';
 import { bundleWorker, timeSkippingEnv } from '../helpers/temporal.js';
 import { fakeActivities, fakeWorld, hangUntilCancelled, policy, type FakeWorld } from '../helpers/fake-activities.js';
@@ -23,8 +25,6 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-const DAY = 24 * 3_600_000;
-
 interface Run {
   world: FakeWorld;
   handle: WorkflowHandle;
@@ -38,50 +38,20 @@ async function withTrain(setup: (world: FakeWorld) => void, trainPolicy: TrainPo
   const world = fakeWorld();
   setup(world);
   const taskQueue = `train-test-${++counter}`;
-  const worker = await bundleWorker(env, taskQueue, fakeActivities(world, trainPolicy));
-  const tag = `api/v2024.10.02.${counter}`;
-  const input: TrainInput = {
-    service: 'api',
-    tag,
-    commit: 'c0ffee0000000000000000000000000000000001',
-    policy: trainPolicy,
-    startedBy: 'test',
-    // The server's clock, not ours: earlier tests skipped it days ahead.
-    releaseAt: (await env.currentTimeMs()) + releaseInMs,
-  };
-  await worker.runUntil(async () => {
-    const handle = await env.client.workflow.start('releaseTrain', { workflowId: `train/api/${tag}`, taskQueue, args: [input] });
-    await body({ world, handle, worker, tag });
-    await recordHistory(name, handle);
-  });
-}
-
-async function stageOf(handle: WorkflowHandle): Promise<TrainStatus> {
-  return handle.query(statusQuery);
-}
-
-/** Polls the status query (real time; nothing is skipped while we poll) until the train is in `stage`. */
-async function reach(handle: WorkflowHandle, stage: Stage, timeoutMs = 20_000): Promise<TrainStatus> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const status = await stageOf(handle);
-    if (status.stage === stage) return status;
-    if (Date.now() > deadline) throw new Error(`train stayed in ${status.stage}, expected ${stage}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function rejection(promise: Promise<unknown>): Promise<string> {
+  const worker = await bundleWorker(env, taskQueue, fakeActivities(world, trainPolicy, ledgerSignaller(env.client, taskQueue)));
+  // A service of its own per test: its ledgers live on this test's task queue.
+  const service = `api${counter}`;
+  const tag = `${service}/v2024.10.02.1`;
   try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
-    return (err as WorkflowUpdateFailedError).cause?.message ?? '';
+    await worker.runUntil(async () => {
+      const handle = await startTrain(env, { service, tag, taskQueue, policy: trainPolicy, releaseInMs });
+      await body({ world, handle, worker, tag });
+      await recordHistory(name, handle);
+    });
+  } finally {
+    await cleanUp(env, service);
   }
-  throw new Error('the update was accepted');
 }
-
-const stages = (s: TrainStatus) => s.stages.map((r) => r.stage);
 
 describe('releaseTrain', () => {
   it('happy path: a train whose release time is two days away reaches production by itself', async () => {

@@ -1,0 +1,137 @@
+/**
+ * The environment ledger's state and decisions: one per service and environment, the single writer
+ * of "what runs where". It grants the deploy lock (one deployment at a time, first come first
+ * served), holds the freeze state, and remembers the deployed versions.
+ *
+ * Plain JSON and pure functions: the workflow (workflows/environmentLedger.ts) wires messages to
+ * these and carries the state across continue-as-new.
+ */
+import type { Right } from './config.js';
+import type { EnvironmentName } from './train.js';
+
+export interface LockRequest {
+  trainId: string;
+  tag: string;
+  requestedAt: number;
+  /** A hotfix train, or a promote an admin forced through a freeze: may deploy while frozen. */
+  bypassFreeze: boolean;
+  /** Why it waits, as last told to the train (so it is told once per change). */
+  toldWhy?: string;
+}
+
+export interface Freeze {
+  by: string;
+  reason: string;
+  at: number;
+  /** Ends by itself at this time (epoch ms); absent: until someone unfreezes. */
+  until?: number;
+  /** Set by a hotfix train: the freeze ends when that train ends. */
+  ownerTrainId?: string;
+}
+
+export type DeploymentOutcome = 'verified' | 'failed' | 'rolled-back';
+
+export interface DeploymentRecord {
+  tag: string;
+  commit: string;
+  trainId: string;
+  at: number;
+  outcome: DeploymentOutcome;
+  /** Who caused it: the operator who promoted, or `schedule`. */
+  by: string;
+}
+
+export interface LedgerState {
+  service: string;
+  environment: EnvironmentName;
+  holder?: LockRequest & { grantedAt: number };
+  queue: LockRequest[];
+  freeze?: Freeze;
+  /** Newest last; capped at MAX_DEPLOYMENTS so the state stays small across continue-as-new. */
+  deployments: DeploymentRecord[];
+  /** Trains told about freeze changes (their validators need the freeze state synchronously). */
+  subscribers: string[];
+  operators?: { name: string; rights: Right[] }[];
+}
+
+export const MAX_DEPLOYMENTS = 100;
+
+export function initialLedger(service: string, environment: EnvironmentName): LedgerState {
+  return { service, environment, queue: [], deployments: [], subscribers: [] };
+}
+
+/** The active freeze at `now`, if any (an expired one is not active). */
+export function activeFreeze(state: LedgerState, now: number): Freeze | undefined {
+  const f = state.freeze;
+  return f && (f.until === undefined || f.until > now) ? f : undefined;
+}
+
+/** Queues a request once (a retried request is not queued twice). */
+export function enqueue(state: LedgerState, req: LockRequest): void {
+  if (state.holder?.trainId === req.trainId || state.queue.some((q) => q.trainId === req.trainId)) return;
+  state.queue.push(req);
+}
+
+/**
+ * The next request to grant: none while the lock is held; otherwise the first in the queue that may
+ * deploy now (while frozen, only requests that bypass the freeze).
+ */
+export function nextGrant(state: LedgerState, now: number): LockRequest | undefined {
+  if (state.holder) return undefined;
+  const frozen = activeFreeze(state, now) !== undefined;
+  return state.queue.find((q) => !frozen || q.bypassFreeze);
+}
+
+/** Why a queued request waits now. */
+export function waitReason(state: LedgerState, req: LockRequest, now: number): string {
+  const freeze = activeFreeze(state, now);
+  if (freeze && !req.bypassFreeze) return `${state.environment} is frozen by ${freeze.by}: ${freeze.reason}`;
+  const ahead = state.holder ? `${state.holder.trainId} is deploying ${state.holder.tag}` : 'the lock is being handed over';
+  return `${ahead} (queue position ${state.queue.indexOf(req) + 1})`;
+}
+
+export function grant(state: LedgerState, req: LockRequest, now: number): void {
+  state.queue = state.queue.filter((q) => q.trainId !== req.trainId);
+  const { toldWhy: _, ...request } = req;
+  state.holder = { ...request, grantedAt: now };
+}
+
+/** Releases the lock (or drops a queued request) of `trainId`; records its deployment, if any. */
+export function release(state: LedgerState, trainId: string, deployment?: DeploymentRecord): void {
+  if (state.holder?.trainId === trainId) state.holder = undefined;
+  state.queue = state.queue.filter((q) => q.trainId !== trainId);
+  if (deployment) {
+    state.deployments.push(deployment);
+    if (state.deployments.length > MAX_DEPLOYMENTS) state.deployments.splice(0, state.deployments.length - MAX_DEPLOYMENTS);
+  }
+}
+
+/** The last version verified in this environment, other than `exceptTag`: the rollback target. */
+export function stableVersion(state: LedgerState, exceptTag?: string): DeploymentRecord | undefined {
+  for (let i = state.deployments.length - 1; i >= 0; i--) {
+    const d = state.deployments[i];
+    if (d && d.outcome === 'verified' && d.tag !== exceptTag) return d;
+  }
+  return undefined;
+}
+
+/** What an operator or train sees of the ledger. */
+export interface FreezeView {
+  frozen: boolean;
+  by?: string;
+  reason?: string;
+  until?: number;
+}
+
+export function freezeView(state: LedgerState, now: number): FreezeView {
+  const f = activeFreeze(state, now);
+  if (!f) return { frozen: false };
+  const view: FreezeView = { frozen: true, by: f.by, reason: f.reason };
+  if (f.until !== undefined) view.until = f.until;
+  return view;
+}
+
+export function describeFreeze(view: FreezeView): string {
+  if (!view.frozen) return 'not frozen';
+  return `frozen by ${view.by}: ${view.reason}${view.until ? ` (until ${new Date(view.until).toISOString()})` : ''}`;
+}

@@ -1,0 +1,72 @@
+/** Starting and observing trains in workflow tests. */
+import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { expect } from 'vitest';
+import { ledgerId, trainId } from '../../domain/ids.js';
+import { ENVIRONMENTS, isFinal, type Stage, type TrainInput, type TrainPolicy, type TrainStatus } from '../../domain/train.js';
+import { statusQuery } from '../../workflows/messages.js';
+
+export const DAY = 24 * 3_600_000;
+
+export async function startTrain(
+  env: TestWorkflowEnvironment,
+  opts: { service: string; tag: string; taskQueue: string; policy: TrainPolicy; releaseInMs?: number; startedBy?: string },
+): Promise<WorkflowHandle> {
+  const input: TrainInput = {
+    service: opts.service,
+    tag: opts.tag,
+    commit: 'c0ffee0000000000000000000000000000000001',
+    policy: { ...opts.policy, service: opts.service },
+    startedBy: opts.startedBy ?? 'test',
+    // The server's clock, not ours: earlier tests skipped it days ahead.
+    releaseAt: (await env.currentTimeMs()) + (opts.releaseInMs ?? 2 * DAY),
+  };
+  const handle = await env.client.workflow.start('releaseTrain', { workflowId: trainId(opts.service, opts.tag), taskQueue: opts.taskQueue, args: [input] });
+  started.push(handle);
+  return handle;
+}
+
+const started: WorkflowHandle[] = [];
+
+/**
+ * Terminates every train started through `startTrain` and the service's ledgers. The time-skipping
+ * server does not skip time while any workflow task is outstanding, so a workflow left behind by a
+ * test whose worker is gone would stop the clock for every later test.
+ */
+export async function cleanUp(env: TestWorkflowEnvironment, service: string): Promise<void> {
+  const handles = [...started.splice(0), ...ENVIRONMENTS.map((e) => env.client.workflow.getHandle(ledgerId(service, e)))];
+  await Promise.all(handles.map((h) => h.terminate('test finished').catch(() => undefined)));
+}
+
+/** Polls the status query (real time; nothing is skipped while we poll) until `done` holds. */
+export async function until(handle: WorkflowHandle, done: (s: TrainStatus) => boolean, what: string, timeoutMs = 20_000): Promise<TrainStatus> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = await handle.query(statusQuery);
+    if (done(status)) return status;
+    if (Date.now() > deadline) throw new Error(`train stayed in ${status.stage} (${status.waitingFor ?? ''}), expected ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The train's final status, read through the query (see ledger.test.ts for why not `result()`). */
+export async function finished(handle: WorkflowHandle, timeoutMs?: number): Promise<TrainStatus> {
+  return until(handle, (s) => isFinal(s.stage), 'a final stage', timeoutMs);
+}
+
+export async function reach(handle: WorkflowHandle, stage: Stage, timeoutMs?: number): Promise<TrainStatus> {
+  return until(handle, (s) => s.stage === stage, stage, timeoutMs);
+}
+
+/** The validator's message of a rejected update; fails the test when the update was accepted. */
+export async function rejection(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (err) {
+    expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
+    return (err as WorkflowUpdateFailedError).cause?.message ?? '';
+  }
+  throw new Error('the update was accepted');
+}
+
+export const stages = (s: TrainStatus) => s.stages.map((r) => r.stage);

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { activeFreeze, enqueue, grant, initialLedger, MAX_DEPLOYMENTS, nextGrant, release, stableVersion, waitReason, type LockRequest } from '../../domain/ledger.js';
+
+const req = (n: number, bypassFreeze = false): LockRequest => ({ trainId: `t${n}`, tag: `v${n}`, requestedAt: n, bypassFreeze });
+
+describe('ledger decisions', () => {
+  it('grants first come first served, one holder at a time, and queues a retried request once', () => {
+    const s = initialLedger('api', 'production');
+    enqueue(s, req(1));
+    enqueue(s, req(2));
+    enqueue(s, req(1));
+    expect(s.queue).toHaveLength(2);
+    grant(s, nextGrant(s, 0)!, 0);
+    expect(s.holder?.trainId).toBe('t1');
+    expect(nextGrant(s, 0)).toBeUndefined();
+    expect(waitReason(s, s.queue[0]!, 0)).toBe('t1 is deploying v1 (queue position 1)');
+    release(s, 't1');
+    expect(nextGrant(s, 0)?.trainId).toBe('t2');
+  });
+
+  it('while frozen only requests that bypass the freeze go, and the freeze ends at its end time', () => {
+    const s = initialLedger('api', 'production');
+    s.freeze = { by: 'sre', reason: 'incident', at: 0, until: 100 };
+    enqueue(s, req(1));
+    enqueue(s, req(2, true));
+    expect(nextGrant(s, 50)?.trainId).toBe('t2');
+    expect(waitReason(s, s.queue[0]!, 50)).toBe('production is frozen by sre: incident');
+    expect(activeFreeze(s, 100)).toBeUndefined();
+    expect(nextGrant(s, 100)?.trainId).toBe('t1');
+  });
+
+  it('knows the last verified version, skipping failures and the asking tag', () => {
+    const s = initialLedger('api', 'production');
+    release(s, 'a', { tag: 'v1', commit: 'c1', trainId: 'a', at: 1, outcome: 'verified', by: 'x' });
+    release(s, 'b', { tag: 'v2', commit: 'c2', trainId: 'b', at: 2, outcome: 'rolled-back', by: 'x' });
+    release(s, 'c', { tag: 'v3', commit: 'c3', trainId: 'c', at: 3, outcome: 'verified', by: 'x' });
+    expect(stableVersion(s)?.tag).toBe('v3');
+    expect(stableVersion(s, 'v3')?.tag).toBe('v1');
+  });
+
+  it('keeps a bounded number of deployments', () => {
+    const s = initialLedger('api', 'staging');
+    for (let i = 0; i < MAX_DEPLOYMENTS + 20; i++) release(s, `t${i}`, { tag: `v${i}`, commit: 'c', trainId: `t${i}`, at: i, outcome: 'verified', by: 'x' });
+    expect(s.deployments).toHaveLength(MAX_DEPLOYMENTS);
+    expect(s.deployments[0]?.tag).toBe('v20');
+  });
+});

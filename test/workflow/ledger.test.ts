@@ -1,0 +1,227 @@
+/**
+ * Trains and the environment ledger together on the real dev server, in real time (release times
+ * and freeze ends are seconds away): the deploy lock, freezes, and the ledger's continue-as-new.
+ * Each test terminates what it started (see `cleanUp`).
+ */
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Context } from '@temporalio/activity';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ledgerSignaller } from '../../activities/ledger.js';
+import { ledgerId } from '../../domain/ids.js';
+import type { TrainPolicy, TrainStatus } from '../../domain/train.js';
+import { freezeUpdate, ledgerQuery, releaseLockSignal, requestLockSignal, unfreezeUpdate } from '../../workflows/ledger-messages.js';
+import { abortUpdate, promoteUpdate, rerunE2EUpdate } from '../../workflows/messages.js';
+import { fakeActivities, fakeWorld, hangUntilCancelled, policy, type FakeWorld } from '../helpers/fake-activities.js';
+import { recordHistory } from '../helpers/histories.js';
+import { bundleWorker, devServerEnv } from '../helpers/temporal.js';
+import { cleanUp, finished, reach, rejection, startTrain, until } from '../helpers/train-harness.js';
+
+let env: TestWorkflowEnvironment;
+let counter = 0;
+
+beforeAll(async () => {
+  env = await devServerEnv();
+});
+afterAll(async () => {
+  await env?.teardown();
+});
+
+/** One service, one worker, a shared fake world; `body` starts as many trains as it likes. */
+async function withService(
+  setup: (world: FakeWorld) => void,
+  body: (ctx: { world: FakeWorld; service: string; taskQueue: string; policy: TrainPolicy }) => Promise<void>,
+  operators = policy().operators,
+): Promise<void> {
+  const world = fakeWorld();
+  setup(world);
+  const service = `svc${++counter}`;
+  const taskQueue = `ledger-test-${counter}`;
+  const p = policy({ service, ...(operators ? { operators } : {}) });
+  const worker = await bundleWorker(env, taskQueue, fakeActivities(world, p, ledgerSignaller(env.client, taskQueue)));
+  try {
+    await worker.runUntil(() => body({ world, service, taskQueue, policy: p }));
+  } finally {
+    await cleanUp(env, service);
+  }
+}
+
+/**
+ * Lets a staging deploy run until the test releases it; records overlapping deploys. The held
+ * deploy heartbeats, as real drivers do: the time-skipping server skips idle time, and a silent
+ * activity would hit its heartbeat timeout in skipped time.
+ */
+function gatedDeploys(world: FakeWorld) {
+  const releases = new Map<string, () => void>();
+  const released = new Set<string>();
+  let inFlight = 0;
+  let maxInFlight = 0;
+  world.onDeploy = async (req) => {
+    inFlight++;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    try {
+      if (req.environment === 'staging') {
+        releases.set(req.trainId, () => released.add(req.trainId));
+        const ctx = Context.current();
+        while (!released.has(req.trainId)) {
+          ctx.heartbeat();
+          await ctx.sleep(50);
+        }
+      }
+    } finally {
+      inFlight--;
+    }
+  };
+  return { release: (trainId: string) => releases.get(trainId)?.(), started: (trainId: string) => releases.has(trainId), maxInFlight: () => maxInFlight };
+}
+
+async function waitFor(check: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('environment ledger', () => {
+  it('two trains contend for one environment: first come first served, never two deploys at once', async () => {
+    const deploys = { gate: undefined as ReturnType<typeof gatedDeploys> | undefined };
+    await withService((w) => (deploys.gate = gatedDeploys(w)), async ({ service, taskQueue, world }) => {
+      const gate = deploys.gate!;
+      const first = await startTrain(env, { service, tag: `${service}/v1.1`, taskQueue, policy: policy({ hasE2E: false }) });
+      await waitFor(() => gate.started(first.workflowId), 'the first staging deploy');
+      const second = await startTrain(env, { service, tag: `${service}/v1.2`, taskQueue, policy: policy({ hasE2E: false }) });
+      const queued = await reach(second, 'awaiting-lock');
+      expect(queued.waitingFor).toContain(`${first.workflowId} is deploying ${service}/v1.1`);
+      gate.release(first.workflowId);
+      await waitFor(() => gate.started(second.workflowId), 'the second staging deploy');
+      gate.release(second.workflowId);
+      await reach(second, 'awaiting-release');
+      expect(gate.maxInFlight()).toBe(1);
+      expect(world.deploys.map((d) => d.tag)).toEqual([`${service}/v1.1`, `${service}/v1.2`]);
+      await recordHistory('ledger two trains contend', second);
+    });
+  });
+
+  it('abort in the middle of a deploy gives the lock back, and the next train gets it', async () => {
+    await withService(
+      (w) =>
+        (w.onDeploy = async (req) => {
+          if (req.tag.endsWith('v1.1')) await hangUntilCancelled();
+        }),
+      async ({ service, taskQueue }) => {
+        const first = await startTrain(env, { service, tag: `${service}/v1.1`, taskQueue, policy: policy({ hasE2E: false }) });
+        await reach(first, 'staging');
+        const second = await startTrain(env, { service, tag: `${service}/v1.2`, taskQueue, policy: policy({ hasE2E: false }) });
+        await reach(second, 'awaiting-lock');
+        await first.executeUpdate(abortUpdate, { args: [{ by: 'rm', reason: 'bad build' }] });
+        expect((await finished(first)).stage).toBe('aborted');
+        await reach(second, 'awaiting-release');
+        const ledger = await env.client.workflow.getHandle(ledgerId(service, 'staging')).query(ledgerQuery);
+        expect(ledger.holder).toBeUndefined();
+        expect(ledger.deployments.map((d) => `${d.tag}:${d.outcome}`)).toEqual([`${service}/v1.2:verified`]);
+      },
+    );
+  });
+
+  it('a production freeze rejects promote, defers the release, and the train goes on when unfrozen', async () => {
+    await withService(() => undefined, async ({ service, taskQueue, world }) => {
+      const train = await startTrain(env, { service, tag: `${service}/v1.1`, taskQueue, policy: policy(), releaseInMs: 3_000 });
+      await reach(train, 'awaiting-release');
+      const ledger = env.client.workflow.getHandle(ledgerId(service, 'production'));
+      await ledger.executeUpdate(freezeUpdate, { args: [{ by: 'sre', reason: 'hotfix in progress' }] });
+      await until(train, (s) => s.freezes.production?.frozen === true, 'the freeze to reach the train');
+      expect(await rejection(train.executeUpdate(promoteUpdate, { args: [{ by: 'rm', reason: 'ship' }] }))).toMatch(/production is frozen by sre: hotfix in progress/);
+
+      // Past the release time the train waits for the freeze to end instead of skipping the release.
+      const waiting = await reach(train, 'awaiting-lock');
+      expect(waiting.waitingFor).toBe('production is frozen by sre: hotfix in progress');
+      expect(world.deploys.filter((d) => d.environment === 'production')).toHaveLength(0);
+
+      await ledger.executeUpdate(unfreezeUpdate, { args: [{ by: 'sre', reason: 'hotfix is out' }] });
+      expect((await finished(train)).stage).toBe('released');
+      await recordHistory('ledger freeze defers the release', train);
+    });
+  });
+
+  it('freeze and unfreeze are refused to operators without the right, and need a reason', async () => {
+    await withService(
+      () => undefined,
+      async ({ service, taskQueue, policy: guarded }) => {
+        const train = await startTrain(env, { service, tag: `${service}/v1.1`, taskQueue, policy: guarded });
+        await reach(train, 'awaiting-release');
+        const ledger = env.client.workflow.getHandle(ledgerId(service, 'production'));
+        expect(await rejection(ledger.executeUpdate(freezeUpdate, { args: [{ by: 'mallory', reason: 'lol' }] }))).toMatch(/not an operator/);
+        expect(await rejection(ledger.executeUpdate(freezeUpdate, { args: [{ by: 'sre', reason: '' }] }))).toMatch(/reason is required/);
+        expect(await rejection(ledger.executeUpdate(freezeUpdate, { args: [{ by: 'sre', reason: 'x', until: 'tomorrow-ish' }] }))).toMatch(/ISO time/);
+        expect(await rejection(ledger.executeUpdate(unfreezeUpdate, { args: [{ by: 'sre', reason: 'x' }] }))).toMatch(/is not frozen/);
+      },
+      [{ name: 'sre', rights: ['freeze'] }, { name: 'rm', rights: ['promote'] }],
+    );
+  });
+
+  it('a freeze with an end time ends by itself', async () => {
+    await withService(() => undefined, async ({ service, taskQueue }) => {
+      const train = await startTrain(env, { service, tag: `${service}/v1.1`, taskQueue, policy: policy(), releaseInMs: 1_000 });
+      await reach(train, 'awaiting-release');
+      const ledger = env.client.workflow.getHandle(ledgerId(service, 'production'));
+      const until = Date.now() + 3_000;
+      await ledger.executeUpdate(freezeUpdate, { args: [{ by: 'sre', reason: 'holiday', until }] });
+      const prod = await finished(train);
+      expect(prod.stage).toBe('released');
+      const production = prod.stages.find((s) => s.stage === 'production')!;
+      expect(production.startedAt).toBeGreaterThanOrEqual(until);
+    });
+  });
+
+  it('E2E failed, then a rerun passes: the train releases without a manual promote', async () => {
+    let e2eRuns = 0;
+    await withService(
+      (w) =>
+        (w.onCheck = (req) => {
+          if (req.check !== 'e2e') return { passed: true, summary: 'ok' };
+          e2eRuns++;
+          return e2eRuns === 1 ? { passed: false, summary: 'flaky spec' } : { passed: true, summary: 'all green' };
+        }),
+      async ({ service, taskQueue }) => {
+        const train = await startTrain(env, { service, tag: `${service}/v1.1`, taskQueue, policy: policy(), releaseInMs: 500 });
+        await reach(train, 'awaiting-decision');
+        await train.executeUpdate(rerunE2EUpdate, { args: [{ by: 'rm', reason: 'suspect flake' }] });
+        const result = await finished(train);
+        expect(result.stage).toBe('released');
+        expect(result.e2e).toMatchObject({ passed: true, summary: 'all green' });
+        expect(result.actions.map((a) => a.kind)).toEqual(['rerunE2E']);
+        await recordHistory('e2e failed then rerun passes', train);
+      },
+    );
+  });
+
+  it('continues as new well before the history limit and keeps its state', async () => {
+    const service = `svc${++counter}`;
+    const taskQueue = `ledger-test-${counter}`;
+    const worker = await bundleWorker(env, taskQueue, fakeActivities(fakeWorld(), policy(), ledgerSignaller(env.client, taskQueue)));
+    await worker.runUntil(async () => {
+      const handle = await env.client.workflow.start('environmentLedger', {
+        workflowId: ledgerId(service, 'production'),
+        taskQueue,
+        args: [{ service, environment: 'production', maxHistoryEvents: 40 }],
+      });
+      const firstRun = handle.firstExecutionRunId!;
+      await handle.executeUpdate(freezeUpdate, { args: [{ by: 'sre', reason: 'quarter end' }] });
+      for (let i = 1; i <= 30; i++) {
+        const trainId = `train/${service}/${service}/v${i}`;
+        await handle.signal(requestLockSignal, { trainId, tag: `v${i}`, requestedAt: i, bypassFreeze: true });
+        await handle.signal(releaseLockSignal, { trainId, deployments: [{ tag: `v${i}`, commit: `c${i}`, trainId, at: i, outcome: 'verified', by: 'test' }] });
+      }
+      const state = await handle.query(ledgerQuery);
+      expect(state.deployments).toHaveLength(30);
+      expect(state.deployments.at(-1)?.tag).toBe('v30');
+      expect(state.frozen).toMatchObject({ frozen: true, by: 'sre', reason: 'quarter end' });
+      expect(JSON.parse(JSON.stringify(state))).toEqual(state); // plain JSON
+      const current = await env.client.workflow.getHandle(handle.workflowId).describe();
+      expect(current.runId).not.toBe(firstRun);
+      const firstHistory = await env.client.workflow.getHandle(handle.workflowId, firstRun).fetchHistory();
+      expect(firstHistory.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes).toBeTruthy();
+    });
+    await cleanUp(env, service);
+  });
+});

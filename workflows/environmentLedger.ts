@@ -1,0 +1,193 @@
+/**
+ * The environment ledger (`env/<service>/<environment>`): grants the deploy lock first come first
+ * served, holds the freeze, remembers deployed versions. Long-lived: continues-as-new well before
+ * Temporal's suggested 4,096 events, carrying its plain-JSON state.
+ */
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  getExternalWorkflowHandle,
+  log,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import {
+  activeFreeze,
+  enqueue,
+  freezeView,
+  grant,
+  initialLedger,
+  nextGrant,
+  release,
+  stableVersion,
+  waitReason,
+  type LedgerState,
+} from '../domain/ledger.js';
+import { authorisationProblem, requestProblem, type EnvironmentName } from '../domain/train.js';
+import {
+  freezeChangedSignal,
+  freezeUpdate,
+  ledgerQuery,
+  lockGrantedSignal,
+  releaseLockSignal,
+  requestLockSignal,
+  subscribeSignal,
+  unfreezeUpdate,
+  lockQueuedSignal,
+  type FreezeRequest,
+} from './ledger-messages.js';
+
+export interface LedgerInput {
+  service: string;
+  environment: EnvironmentName;
+  /** Carried across continue-as-new. */
+  state?: LedgerState;
+  /** Continue-as-new after this many history events (tests set it low). */
+  maxHistoryEvents?: number;
+}
+
+const DEFAULT_MAX_HISTORY_EVENTS = 2_000;
+/** Trains waiting to be told about freezes; far more than a service has active at once. */
+const MAX_SUBSCRIBERS = 200;
+
+function rejectIf(problem: string | undefined): void {
+  if (problem) throw new Error(problem);
+}
+
+function parseUntil(until: FreezeRequest['until'], now: number): number | undefined {
+  if (until === undefined) return undefined;
+  const at = typeof until === 'number' ? until : Date.parse(until);
+  if (!Number.isFinite(at)) throw new Error(`"until" must be an ISO time or epoch milliseconds, got ${JSON.stringify(until)}`);
+  if (at <= now) throw new Error('"until" is in the past');
+  return at;
+}
+
+export async function environmentLedger(input: LedgerInput): Promise<void> {
+  const state = input.state ?? initialLedger(input.service, input.environment);
+  let changed = true;
+  let freezeChanged = false;
+  const touch = () => (changed = true);
+
+  setHandler(ledgerQuery, () => ({ ...state, frozen: freezeView(state, Date.now()) }));
+  setHandler(requestLockSignal, (req) => {
+    enqueue(state, req);
+    touch();
+  });
+  setHandler(releaseLockSignal, ({ trainId, deployments }) => {
+    release(state, trainId);
+    for (const d of deployments) release(state, trainId, d);
+    if (state.freeze?.ownerTrainId === trainId) {
+      state.freeze = undefined;
+      freezeChanged = true;
+    }
+    touch();
+  });
+  setHandler(subscribeSignal, ({ trainId, operators }) => {
+    // Ended trains are pruned when a freeze change cannot reach them; the cap bounds the rest.
+    if (!state.subscribers.includes(trainId)) state.subscribers.push(trainId);
+    if (state.subscribers.length > MAX_SUBSCRIBERS) state.subscribers.splice(0, state.subscribers.length - MAX_SUBSCRIBERS);
+    if (operators) state.operators = operators;
+    void tellFreeze(trainId);
+  });
+  setHandler(
+    freezeUpdate,
+    (req) => {
+      const now = Date.now();
+      state.freeze = { by: req.by, reason: req.reason, at: now };
+      const until = parseUntil(req.until, now);
+      if (until !== undefined) state.freeze.until = until;
+      freezeChanged = true;
+      touch();
+      return freezeView(state, now);
+    },
+    {
+      validator: (req) => {
+        rejectIf(requestProblem(req) ?? authorisationProblem(state, req.by, 'freeze'));
+        parseUntil(req.until, Date.now());
+      },
+    },
+  );
+  setHandler(
+    unfreezeUpdate,
+    (req) => {
+      state.freeze = undefined;
+      freezeChanged = true;
+      touch();
+      log.info('unfrozen', { by: req.by, reason: req.reason });
+      return freezeView(state, Date.now());
+    },
+    {
+      validator: (req) => {
+        rejectIf(requestProblem(req) ?? authorisationProblem(state, req.by, 'freeze'));
+        if (!activeFreeze(state, Date.now())) throw new Error(`${state.service} ${state.environment} is not frozen`);
+      },
+    },
+  );
+
+  /** Tells one train the freeze state; a train that is gone is dropped. */
+  async function tellFreeze(trainId: string): Promise<void> {
+    try {
+      await getExternalWorkflowHandle(trainId).signal(freezeChangedSignal, { environment: state.environment, freeze: freezeView(state, Date.now()) });
+    } catch {
+      state.subscribers = state.subscribers.filter((s) => s !== trainId);
+    }
+  }
+
+  /** Grants the lock to the next eligible request; a train that is gone gives it back at once. */
+  async function grantNext(): Promise<boolean> {
+    const req = nextGrant(state, Date.now());
+    if (!req) return false;
+    grant(state, req, Date.now());
+    const stable = stableVersion(state, req.tag);
+    try {
+      await getExternalWorkflowHandle(req.trainId).signal(lockGrantedSignal, {
+        environment: state.environment,
+        ...(stable ? { stable: { tag: stable.tag, commit: stable.commit } } : {}),
+      });
+    } catch (err) {
+      log.warn('lock holder is gone; releasing', { trainId: req.trainId, error: String(err) });
+      release(state, req.trainId);
+    }
+    return true;
+  }
+
+  /** Tells each waiting train why it waits, once per change of reason. */
+  async function tellQueued(): Promise<void> {
+    const now = Date.now();
+    for (const req of state.queue) {
+      const why = waitReason(state, req, now);
+      if (req.toldWhy === why) continue;
+      req.toldWhy = why;
+      try {
+        await getExternalWorkflowHandle(req.trainId).signal(lockQueuedSignal, { environment: state.environment, why });
+      } catch {
+        release(state, req.trainId);
+      }
+    }
+  }
+
+  const maxEvents = input.maxHistoryEvents ?? DEFAULT_MAX_HISTORY_EVENTS;
+  for (;;) {
+    const expiry = activeFreeze(state, Date.now())?.until;
+    await condition(() => changed || freezeChanged, expiry !== undefined ? Math.max(1, expiry - Date.now()) : undefined);
+    changed = false;
+    if (state.freeze && !activeFreeze(state, Date.now())) {
+      state.freeze = undefined; // expired
+      freezeChanged = true;
+    }
+    if (freezeChanged) {
+      freezeChanged = false;
+      await Promise.all(state.subscribers.map((s) => tellFreeze(s)));
+    }
+    while (await grantNext()) {
+      /* grant until the lock is held or nothing is eligible */
+    }
+    await tellQueued();
+    const info = workflowInfo();
+    if (info.continueAsNewSuggested || info.historyLength > maxEvents) {
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof environmentLedger>({ ...input, state });
+    }
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * Messages of the environment ledger, and the ones it sends to trains. Names are part of the
+ * product: `temporal workflow update --name freeze` works as `trainyard freeze` does.
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { Right } from '../domain/config.js';
+import type { DeploymentRecord, FreezeView, LedgerState, LockRequest } from '../domain/ledger.js';
+import type { EnvironmentName } from '../domain/train.js';
+
+export interface FreezeRequest {
+  by: string;
+  reason: string;
+  /** ISO time or epoch ms at which the freeze ends by itself. */
+  until?: string | number;
+}
+
+export interface Subscription {
+  trainId: string;
+  /** The service's operators as the train's policy has them (the ledger enforces the same rights). */
+  operators?: { name: string; rights: Right[] }[];
+}
+
+export const requestLockSignal = defineSignal<[LockRequest]>('requestLock');
+export const releaseLockSignal = defineSignal<[{ trainId: string; deployments: DeploymentRecord[] }]>('releaseLock');
+export const subscribeSignal = defineSignal<[Subscription]>('subscribe');
+export const freezeUpdate = defineUpdate<FreezeView, [FreezeRequest]>('freeze');
+export const unfreezeUpdate = defineUpdate<FreezeView, [{ by: string; reason: string }]>('unfreeze');
+export const ledgerQuery = defineQuery<LedgerState & { frozen: FreezeView }>('ledger');
+
+/** Ledger → train: the lock is yours; `stable` is the version to roll back to. */
+export const lockGrantedSignal = defineSignal<[{ environment: EnvironmentName; stable?: { tag: string; commit: string } }]>('lockGranted');
+/** Ledger → train: your request waits, and why (the lock is held, or the environment is frozen). */
+export const lockQueuedSignal = defineSignal<[{ environment: EnvironmentName; why: string }]>('lockQueued');
+/** Ledger → train: the environment's freeze state changed. */
+export const freezeChangedSignal = defineSignal<[{ environment: EnvironmentName; freeze: FreezeView }]>('freezeChanged');

@@ -1,0 +1,96 @@
+/**
+ * A train's side of the environment ledgers: subscribing to freeze changes, taking and giving back
+ * the deploy lock. The lock is given back on every path out, cancellation included.
+ */
+import { CancellationScope, condition, getExternalWorkflowHandle, log, setHandler } from '@temporalio/workflow';
+import { ledgerId } from '../domain/ids.js';
+import type { DeploymentRecord, FreezeView } from '../domain/ledger.js';
+import type { EnvironmentName, TrainInput } from '../domain/train.js';
+import { forge } from './activity-options.js';
+import { freezeChangedSignal, lockGrantedSignal, lockQueuedSignal, releaseLockSignal } from './ledger-messages.js';
+
+export interface LockGrant {
+  /** The last verified version of the environment other than ours: the rollback target. */
+  stable?: { tag: string; commit: string };
+}
+
+export class LedgerLink {
+  private readonly grants: Partial<Record<EnvironmentName, LockGrant>> = {};
+  /** Why the ledger queued our request; kept because it can arrive before we start waiting. */
+  private readonly queuedWhy: Partial<Record<EnvironmentName, string>> = {};
+  private onQueued?: (why: string) => void;
+
+  constructor(
+    private readonly input: TrainInput,
+    private readonly trainId: string,
+    readonly freezes: Partial<Record<EnvironmentName, FreezeView>>,
+  ) {
+    setHandler(lockGrantedSignal, ({ environment, stable }) => {
+      this.grants[environment] = stable ? { stable } : {};
+    });
+    setHandler(freezeChangedSignal, ({ environment, freeze }) => {
+      this.freezes[environment] = freeze;
+    });
+    setHandler(lockQueuedSignal, ({ environment, why }) => {
+      if (this.grants[environment] !== undefined) return;
+      this.queuedWhy[environment] = why;
+      this.onQueued?.(why);
+    });
+  }
+
+  /**
+   * Asks production's ledger for its freeze state and changes to it (the promote validator needs
+   * it). A staging freeze needs no subscription: it only defers the staging lock.
+   */
+  async subscribe(): Promise<void> {
+    const { service, policy } = this.input;
+    await forge.signalLedger.executeWithOptions({ summary: 'Subscribe to the production ledger' }, [
+      { service, environment: 'production', signal: 'subscribe', payload: { trainId: this.trainId, ...(policy.operators ? { operators: policy.operators } : {}) } },
+    ]);
+  }
+
+  /**
+   * Runs `deploy` holding the environment's lock; `deploy` returns the deployments to record.
+   * `onQueued` is told why the train waits when the ledger queues the request.
+   */
+  async withLock(
+    environment: EnvironmentName,
+    bypassFreeze: boolean,
+    onQueued: (why: string) => void,
+    deploy: (grant: LockGrant) => Promise<DeploymentRecord[]>,
+  ): Promise<void> {
+    const records: DeploymentRecord[] = [];
+    try {
+      await forge.signalLedger.executeWithOptions({ summary: `Request the ${environment} deploy lock` }, [
+        { service: this.input.service, environment, signal: 'requestLock', payload: { trainId: this.trainId, tag: this.input.tag, requestedAt: Date.now(), bypassFreeze } },
+      ]);
+      // The ledger's answer (granted, or queued and why) may already be here.
+      const why = this.queuedWhy[environment];
+      if (why !== undefined && this.grants[environment] === undefined) onQueued(why);
+      this.onQueued = onQueued;
+      await condition(() => this.grants[environment] !== undefined);
+      this.onQueued = undefined;
+      delete this.queuedWhy[environment];
+      records.push(...(await deploy(this.grants[environment] ?? {})));
+    } finally {
+      const ledger = this.ledger(environment);
+      await reliably(environment, () => ledger.signal(releaseLockSignal, { trainId: this.trainId, deployments: records }));
+      delete this.grants[environment];
+    }
+  }
+
+  private ledger(environment: EnvironmentName) {
+    return getExternalWorkflowHandle(ledgerId(this.input.service, environment));
+  }
+}
+
+/** Signals that must go out even while the train is being cancelled; a missing ledger is only logged. */
+async function reliably(environment: EnvironmentName, send: () => Promise<void>): Promise<void> {
+  await CancellationScope.nonCancellable(async () => {
+    try {
+      await send();
+    } catch (err) {
+      log.warn('could not reach the ledger', { environment, error: String(err) });
+    }
+  });
+}
