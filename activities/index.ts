@@ -11,7 +11,8 @@ import type { TrainyardConfig } from '../domain/config.js';
 import { TrainyardError } from '../domain/errors.js';
 import type { TrainPolicy } from '../domain/train.js';
 import { readVersion } from './checks/http.js';
-import { ledgerSignaller } from './ledger.js';
+import { changelogPublisher } from './changelog.js';
+import { ledgerSignaller, trainSuperseder } from './ledger.js';
 import type { Drivers } from './registry.js';
 import type { TrainActivities } from './types.js';
 
@@ -30,7 +31,7 @@ function translate(err: unknown): never {
 }
 
 /** Wraps every activity so errors cross the boundary in one shape. */
-function translated<T extends object>(activities: T): T {
+export function translated<T extends object>(activities: T): T {
   const wrapped: Record<string, unknown> = {};
   for (const [name, fn] of Object.entries(activities)) {
     wrapped[name] = async (...args: unknown[]) => {
@@ -71,6 +72,8 @@ export function trainPolicyOf(config: TrainyardConfig, service: string): TrainPo
 export function createActivities({ config, drivers, client }: ActivityDeps): TrainActivities {
   return translated<TrainActivities>({
     signalLedger: ledgerSignaller(client, config.temporal.taskQueue),
+    publishChangelog: changelogPublisher(client, drivers),
+    supersedeTrain: trainSuperseder(client),
     async trainPolicy({ service }) {
       return trainPolicyOf(config, service);
     },

@@ -1,8 +1,11 @@
 /**
- * Reaching an environment ledger from a train: signal-with-start, so the first train of a service
+ * Messages from one workflow to another that workflows cannot send themselves. Reaching an
+ * environment ledger from a train: signal-with-start, so the first train of a service
  * creates its ledgers and later ones find them. (Workflows cannot signal-with-start themselves.)
  */
-import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { TrainyardError } from '../domain/errors.js';
+import { supersedeUpdate } from '../workflows/messages.js';
 import { ledgerId } from '../domain/ids.js';
 import { SERVICE } from '../workflows/search-attributes.js';
 import type { LedgerSignal } from './types.js';
@@ -18,5 +21,24 @@ export function ledgerSignaller(client: Client, taskQueue: string) {
       typedSearchAttributes: [{ key: SERVICE, value: service }],
       staticSummary: `Environment ledger of ${service} ${environment}: deploy lock, freeze, deployed versions`,
     });
+  };
+}
+
+/** Sends a train the `supersede` update; a refusal by its validator becomes REJECTED. */
+export function trainSuperseder(client: Client) {
+  return async function supersedeTrain({ trainId, by, reason, newTag }: { trainId: string; by: string; reason: string; newTag: string }): Promise<void> {
+    try {
+      await client.workflow.getHandle(trainId).executeUpdate(supersedeUpdate, { args: [{ by, reason, newTag }] });
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError) {
+        throw new TrainyardError('REJECTED', `${trainId} cannot be superseded: ${err.cause?.message ?? err.message}`, 'Nothing was tagged.');
+      }
+      if (err instanceof WorkflowNotFoundError) {
+        const status = await client.workflow.getHandle(trainId).describe().then((d) => d.status.name, () => undefined);
+        const why = status ? `${trainId} has already ended (${status.toLowerCase()})` : `there is no train ${trainId}`;
+        throw new TrainyardError('REJECTED', `cannot supersede: ${why}`, 'Run `trainyard status` for the active trains.');
+      }
+      throw err;
+    }
   };
 }

@@ -3,7 +3,7 @@
  * so no activity implementation (or Node built-in) can reach the workflow sandbox.
  */
 import type { LockRequest } from '../domain/ledger.js';
-import type { CheckOutcome, EnvironmentName, TrainPolicy } from '../domain/train.js';
+import type { ChangelogSummary, CheckOutcome, EnvironmentName, TrainPolicy } from '../domain/train.js';
 import type { Subscription } from '../workflows/ledger-messages.js';
 
 export interface DeployRequest {
@@ -26,6 +26,8 @@ export interface CheckRequest {
 
 export type TrainEvent =
   | 'cut'
+  | 'changelog'
+  | 'superseded'
   | 'deployed'
   | 'check-failed'
   | 'awaiting-decision'
@@ -59,6 +61,10 @@ export interface TrainActivities {
   listReleaseTags(req: { service: string }): Promise<string[]>;
   /** Idempotent: the same tag at the same commit succeeds; at another commit it is TAG_CONFLICT. */
   createReleaseTag(req: { service: string; tag: string; commit: string; message: string }): Promise<{ created: boolean }>;
+  /** Asks a train to stand down for its re-tag; its validator's refusal is REJECTED. */
+  supersedeTrain(req: { trainId: string; by: string; reason: string; newTag: string }): Promise<void>;
+  /** Builds the changelog since the last production version and publishes it as release notes. */
+  publishChangelog(req: { service: string; tag: string; previousTag?: string }): Promise<ChangelogSummary>;
   deploy(req: DeployRequest): Promise<{ summary: string }>;
   runCheck(req: CheckRequest): Promise<CheckOutcome>;
   /** The tag running in an environment as the target itself reports it; null when unknown. */

@@ -18,6 +18,8 @@ export const ERROR_CODES = {
   COMMAND_NOT_FOUND: { retryable: false },
   CHECK_MISCONFIGURED: { retryable: false },
   NOTIFY_FAILED: { retryable: true },
+  /** A workflow's validator refused an operator request. */
+  REJECTED: { retryable: false },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

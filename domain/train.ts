@@ -5,6 +5,7 @@
 import type { ReleaseCalendar } from './calendar.js';
 import type { Right } from './config.js';
 import { describeFreeze, type FreezeView } from './ledger.js';
+import { refNameProblem } from './tags.js';
 
 export const ENVIRONMENTS = ['staging', 'production'] as const;
 export type EnvironmentName = (typeof ENVIRONMENTS)[number];
@@ -46,9 +47,10 @@ export type Stage =
   | 'rolled-back'
   | 'failed'
   | 'aborted'
+  | 'superseded'
   | 'expired';
 
-export const FINAL_STAGES: readonly Stage[] = ['released', 'rolled-back', 'failed', 'aborted', 'expired'];
+export const FINAL_STAGES: readonly Stage[] = ['released', 'rolled-back', 'failed', 'aborted', 'superseded', 'expired'];
 
 export interface StageRecord {
   stage: Stage;
@@ -58,7 +60,7 @@ export interface StageRecord {
 }
 
 export interface OperatorAction {
-  kind: 'promote' | 'abort' | 'retryDeploy' | 'rerunE2E';
+  kind: 'promote' | 'abort' | 'retryDeploy' | 'rerunE2E' | 'regenerateChangelog' | 'supersede';
   by: string;
   reason: string;
   at: number;
@@ -69,6 +71,14 @@ export interface CheckOutcome {
   passed: boolean;
   summary: string;
   url?: string;
+}
+
+/** What the train knows of its published changelog (the notes live on the forge). */
+export interface ChangelogSummary {
+  url: string;
+  fromTag?: string;
+  commits: number;
+  truncated: boolean;
 }
 
 export interface TrainStatus {
@@ -83,6 +93,7 @@ export interface TrainStatus {
   timeZone: string;
   stages: StageRecord[];
   e2e?: CheckOutcome;
+  changelog?: ChangelogSummary;
   actions: OperatorAction[];
   /** Versions (tags) known to be running, as the train saw them. */
   versions: { staging?: string; production?: string; previousProduction?: string };
@@ -139,6 +150,16 @@ export interface OperatorRequest {
   reason: string;
   /** Promote through a production freeze (needs the override-freeze right). */
   overrideFreeze?: boolean;
+}
+
+export interface ChangelogRequest extends OperatorRequest {
+  /** Start the changelog from this tag instead of the last production version. */
+  previousTag?: string;
+}
+
+export interface SupersedeRequest extends OperatorRequest {
+  /** The tag of the train that replaces this one. */
+  newTag: string;
 }
 
 /** Why `by` may not use `right` on this service; undefined when allowed. */
@@ -199,6 +220,30 @@ export function rerunE2EProblem(status: TrainStatus, policy: TrainPolicy, req: O
   if (status.stage !== 'awaiting-decision' || !status.e2e || status.e2e.passed) {
     return `train ${status.trainId} is not waiting after failed E2E (stage: ${status.stage})`;
   }
+  return authorisationProblem(policy, req.by, 'promote');
+}
+
+export function regenerateChangelogProblem(status: TrainStatus, policy: TrainPolicy, req: ChangelogRequest): string | undefined {
+  const bad = requestProblem(req);
+  if (bad) return bad;
+  if (req.previousTag !== undefined) {
+    const problem = refNameProblem(req.previousTag);
+    if (problem) return `previousTag "${req.previousTag.slice(0, 80)}" ${problem}`;
+  }
+  if (isFinal(status.stage)) return `train ${status.trainId} has ended (${status.stage})`;
+  return authorisationProblem(policy, req.by, 'promote');
+}
+
+/** A re-tag replaces a train before production; once production is touched, roll back instead. */
+export function supersedeProblem(status: TrainStatus, policy: TrainPolicy, req: SupersedeRequest): string | undefined {
+  const bad = requestProblem(req);
+  if (bad) return bad;
+  if (isFinal(status.stage)) return `train ${status.trainId} has already ended (${status.stage})`;
+  if (['production', 'rolling-back'].includes(status.stage) || status.versions.production === status.tag) {
+    return `train ${status.trainId} has reached production; roll back (trainyard rollback) instead of re-tagging`;
+  }
+  const problem = refNameProblem(req.newTag);
+  if (problem) return `new tag "${req.newTag.slice(0, 80)}" ${problem}`;
   return authorisationProblem(policy, req.by, 'promote');
 }
 

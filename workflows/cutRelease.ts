@@ -6,7 +6,7 @@
 import { ApplicationFailure, ParentClosePolicy, WorkflowIdReusePolicy, startChild } from '@temporalio/workflow';
 import { nextReleaseTime, releaseDate } from '../domain/calendar.js';
 import { trainId } from '../domain/ids.js';
-import { nextTag, refNameProblem } from '../domain/tags.js';
+import { bumpTag, nextTag, refNameProblem } from '../domain/tags.js';
 import type { TrainInput } from '../domain/train.js';
 import { forge } from './activity-options.js';
 import { releaseTrain } from './releaseTrain.js';
@@ -16,9 +16,14 @@ export interface CutRequest {
   service: string;
   /** Commit or branch to tag; the service's default branch head when absent. */
   ref?: string;
-  /** An explicit tag (manual re-tag); otherwise the next free tag of the release date. */
+  /** An explicit tag; otherwise the next free tag of the release date (or of `supersedes`). */
   tag?: string;
   startedBy: string;
+  /**
+   * A manual re-tag: the train it replaces. Its tag is bumped (`.1` → `.2`) unless `tag` is given,
+   * and it ends as superseded before the new train starts (refused once it reached production).
+   */
+  supersedes?: { trainId: string; tag: string; reason: string };
 }
 
 export interface CutResult {
@@ -28,17 +33,28 @@ export interface CutResult {
   releaseAt: number;
 }
 
+/** The next free tag: after the superseded train's tag for a re-tag, else for the release date. */
+async function freeTag(req: CutRequest, format: string, date: string): Promise<string> {
+  const existing = await forge.listReleaseTags({ service: req.service });
+  if (!req.supersedes) return nextTag(format, req.service, date, existing);
+  try {
+    return bumpTag(format, req.service, req.supersedes.tag, existing);
+  } catch (err) {
+    throw ApplicationFailure.nonRetryable((err as Error).message, 'INVALID_REF');
+  }
+}
+
 export async function cutRelease(req: CutRequest): Promise<CutResult> {
   const policy = await forge.trainPolicy({ service: req.service });
   const commit = await forge.resolveCommit({ service: req.service, ref: req.ref });
   const releaseAt = nextReleaseTime(Date.now(), policy.release);
-  let tag = req.tag;
-  if (tag === undefined) {
-    const existing = await forge.listReleaseTags({ service: req.service });
-    tag = nextTag(policy.tagFormat, req.service, releaseDate(releaseAt, policy.release.timeZone), existing);
-  }
+  const tag = req.tag ?? (await freeTag(req, policy.tagFormat, releaseDate(releaseAt, policy.release.timeZone)));
   const problem = refNameProblem(tag);
   if (problem) throw ApplicationFailure.nonRetryable(`tag "${tag}" ${problem}; choose a valid git tag name`, 'INVALID_REF');
+  if (req.supersedes) {
+    const { trainId: old, reason } = req.supersedes;
+    await forge.supersedeTrain.executeWithOptions({ summary: `Supersede ${old} with ${tag}` }, [{ trainId: old, by: req.startedBy, reason, newTag: tag }]);
+  }
 
   const input: TrainInput = { service: req.service, tag, commit, policy, startedBy: req.startedBy, releaseAt };
   const id = trainId(req.service, tag);

@@ -6,7 +6,7 @@
  * request before anything is written to history, and the caller gets the verdict.
  */
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { OperatorRequest, TrainStatus } from '../domain/train.js';
+import type { ChangelogRequest, OperatorRequest, SupersedeRequest, TrainStatus } from '../domain/train.js';
 
 /** Promote a train to production now, with a reason. */
 export const promoteUpdate = defineUpdate<TrainStatus, [OperatorRequest]>('promote');
@@ -16,4 +16,8 @@ export const abortUpdate = defineUpdate<TrainStatus, [OperatorRequest]>('abort')
 export const retryDeployUpdate = defineUpdate<TrainStatus, [OperatorRequest]>('retryDeploy');
 /** Run the E2E suite again after it failed (the train then promotes at the release time if it passes). */
 export const rerunE2EUpdate = defineUpdate<TrainStatus, [OperatorRequest]>('rerunE2E');
+/** Build and publish the changelog again, optionally from another previous tag (OVERRIDE_PREVIOUS_TAG). */
+export const regenerateChangelogUpdate = defineUpdate<TrainStatus, [ChangelogRequest]>('regenerateChangelog');
+/** End this train because a re-tag replaces it (sent by `trainyard tag`); refused once production is touched. */
+export const supersedeUpdate = defineUpdate<TrainStatus, [SupersedeRequest]>('supersede');
 export const statusQuery = defineQuery<TrainStatus>('status');

@@ -7,37 +7,36 @@
  */
 import {
   ActivityFailure,
+  allHandlersFinished,
   CancellationScope,
   condition,
   isCancellation,
-  log,
-  setCurrentDetails,
   setHandler,
-  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Notification, TrainEvent } from '../activities/types.js';
 import { describeTime } from '../domain/calendar.js';
+import type { DeploymentOutcome, DeploymentRecord } from '../domain/ledger.js';
 import {
   abortProblem,
-  enterStage,
   gateDecision,
   initialStatus,
   promoteProblem,
+  regenerateChangelogProblem,
   rerunE2EProblem,
   retryDeployProblem,
+  supersedeProblem,
+  type ChangelogRequest,
   type EnvironmentName,
   type OperatorAction,
   type OperatorRequest,
-  type Stage,
+  type SupersedeRequest,
   type TrainInput,
   type TrainStatus,
 } from '../domain/train.js';
-import type { DeploymentOutcome, DeploymentRecord } from '../domain/ledger.js';
-import { abortUpdate, promoteUpdate, rerunE2EUpdate, retryDeployUpdate, statusQuery } from './messages.js';
+import { forge, longRunning } from './activity-options.js';
+import { abortUpdate, promoteUpdate, regenerateChangelogUpdate, rerunE2EUpdate, retryDeployUpdate, statusQuery, supersedeUpdate } from './messages.js';
 import { LedgerLink, type LockGrant } from './train-ledger.js';
-import { forge, longRunning, notifier } from './activity-options.js';
-import { SERVICE, STAGE, TAG } from './search-attributes.js';
+import { TrainReport } from './train-report.js';
 
 export async function releaseTrain(input: TrainInput): Promise<TrainStatus> {
   const train = new Train(input);
@@ -62,14 +61,17 @@ class Train {
   readonly status: TrainStatus;
   private promotion?: OperatorAction;
   private abortion?: OperatorAction;
+  private supersession?: SupersedeRequest;
   private retryRequested = false;
   private rerunRequested = false;
   private readonly scope = new CancellationScope();
   private readonly ledgers: LedgerLink;
+  private readonly report: TrainReport;
 
   constructor(private readonly input: TrainInput) {
     this.status = initialStatus(workflowInfo().workflowId, input);
     this.ledgers = new LedgerLink(input, this.status.trainId, this.status.freezes);
+    this.report = new TrainReport(input, this.status);
     setHandler(statusQuery, () => this.status);
     setHandler(promoteUpdate, (req) => this.onPromote(req), {
       validator: (req) => rejectIf(promoteProblem(this.status, input.policy, req)),
@@ -83,23 +85,38 @@ class Train {
     setHandler(rerunE2EUpdate, (req) => this.onRerunE2E(req), {
       validator: (req) => rejectIf(rerunE2EProblem(this.status, input.policy, req)),
     });
+    setHandler(regenerateChangelogUpdate, (req) => this.onRegenerateChangelog(req), {
+      validator: (req) => rejectIf(regenerateChangelogProblem(this.status, input.policy, req)),
+    });
+    setHandler(supersedeUpdate, (req) => this.onSupersede(req), {
+      validator: (req) => rejectIf(supersedeProblem(this.status, input.policy, req)),
+    });
   }
 
   async run(): Promise<TrainStatus> {
-    this.enter('cut');
+    this.report.enter('cut');
     try {
       await this.scope.run(() => this.ride());
     } catch (err) {
       if (!(err instanceof TrainEnded) && !isCancellation(err)) throw err;
-      if (isCancellation(err)) {
-        const by = this.abortion ? `${this.abortion.by}: ${this.abortion.reason}` : 'the workflow was cancelled';
-        await CancellationScope.nonCancellable(async () => {
-          this.enter('aborted', by);
-          await this.tell('aborted', `Train ${this.input.tag} aborted (${by}).`);
-        });
-      }
+      if (isCancellation(err)) await CancellationScope.nonCancellable(() => this.endCancelled());
     }
+    // A changelog regeneration may still be running in its update handler.
+    await condition(allHandlersFinished);
     return this.status;
+  }
+
+  /** The train's scope was cancelled: by a re-tag, an abort, or a cancel of the workflow itself. */
+  private async endCancelled(): Promise<void> {
+    if (this.supersession) {
+      const { by, reason, newTag } = this.supersession;
+      this.report.enter('superseded', `by ${newTag} (${by}: ${reason})`);
+      await this.report.tell('superseded', `Train ${this.input.tag} was superseded by ${newTag} (${by}: ${reason}).`);
+      return;
+    }
+    const by = this.abortion ? `${this.abortion.by}: ${this.abortion.reason}` : 'the workflow was cancelled';
+    this.report.enter('aborted', by);
+    await this.report.tell('aborted', `Train ${this.input.tag} aborted (${by}).`);
   }
 
   private async ride(): Promise<void> {
@@ -113,7 +130,9 @@ class Train {
       await this.fail(`could not create tag ${tag}: ${failureMessage(err)}`);
     }
     await this.ledgers.subscribe();
-    await this.tell('cut', `Cut ${tag} at ${commit.slice(0, 12)}; production release ${describeTime(this.input.releaseAt, this.input.policy.release.timeZone)}.`);
+    await this.publishChangelog();
+    const link = this.status.changelog ? ` Changelog: ${this.status.changelog.url}` : '';
+    await this.report.tell('cut', `Cut ${tag} at ${commit.slice(0, 12)}; production release ${describeTime(this.input.releaseAt, this.input.policy.release.timeZone)}.${link}`);
 
     let stagingHealthy = false;
     await this.ledgers.withLock('staging', false, (why) => this.queued(why), async () => {
@@ -127,18 +146,32 @@ class Train {
     if (this.status.stage === 'failed') throw new TrainEnded();
   }
 
+  /** Builds and publishes the changelog; a failure is told, never fatal to the train. */
+  private async publishChangelog(previousTag?: string): Promise<void> {
+    const { service, tag } = this.input;
+    const from = previousTag ? ` from ${previousTag}` : '';
+    try {
+      this.status.changelog = await forge.publishChangelog.executeWithOptions({ summary: `Publish the changelog of ${tag}${from}` }, [
+        { service, tag, ...(previousTag ? { previousTag } : {}) },
+      ]);
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      await this.report.tell('changelog', `Could not publish the changelog of ${tag}${from}: ${failureMessage(err)}`);
+    }
+  }
+
   /** Deploys `tag` and runs the environment's smoke check; true when it passed (or there is none). */
   private async deployAndVerify(environment: EnvironmentName, tag: string): Promise<boolean> {
     const { service, commit } = this.input;
     const trainId = this.status.trainId;
     await this.deployUntilDone(environment, tag);
     this.status.versions[environment] = tag;
-    await this.tell('deployed', `Deployed ${tag} to ${environment}.`);
+    await this.report.tell('deployed', `Deployed ${tag} to ${environment}.`);
     if (!this.input.policy.smoke[environment]) return true;
     const smoke = await longRunning.runCheck.executeWithOptions({ summary: `Smoke test ${tag} in ${environment}` }, [
       { service, check: 'smoke', environment, tag, commit, trainId },
     ]);
-    if (!smoke.passed) await this.tell('check-failed', `Smoke test of ${tag} in ${environment} failed: ${smoke.summary}`);
+    if (!smoke.passed) await this.report.tell('check-failed', `Smoke test of ${tag} in ${environment} failed: ${smoke.summary}`);
     return smoke.passed;
   }
 
@@ -149,7 +182,7 @@ class Train {
   private async deployUntilDone(environment: EnvironmentName, tag: string): Promise<void> {
     const { service, commit, policy } = this.input;
     for (;;) {
-      this.enter(environment);
+      this.report.enter(environment);
       try {
         await longRunning.deploy.executeWithOptions({ summary: `Deploy ${tag} to ${environment}` }, [
           { service, environment, tag, commit, trainId: this.status.trainId },
@@ -158,11 +191,10 @@ class Train {
       } catch (err) {
         if (isCancellation(err)) throw err;
         const error = failureMessage(err);
-        this.enter('awaiting-decision', `deploy to ${environment} failed`);
+        this.report.enter('awaiting-decision', `deploy to ${environment} failed`);
         this.status.failedDeploy = { environment, error };
-        this.status.waitingFor = `retryDeploy or abort (deploy of ${tag} to ${environment} failed: ${error})`;
-        this.showDetails();
-        await this.tell('awaiting-decision', `Deploy of ${tag} to ${environment} failed after retries: ${error}. Waiting for retryDeploy or abort.`);
+        this.report.waitFor(`retryDeploy or abort (deploy of ${tag} to ${environment} failed: ${error})`);
+        await this.report.tell('awaiting-decision', `Deploy of ${tag} to ${environment} failed after retries: ${error}. Waiting for retryDeploy or abort.`);
         this.retryRequested = false;
         const decided = await condition(() => this.retryRequested, policy.decisionDeadlineHours * 3_600_000);
         this.status.failedDeploy = undefined;
@@ -174,11 +206,11 @@ class Train {
   private async runE2E(): Promise<void> {
     if (!this.input.policy.hasE2E) return;
     const { service, tag, commit } = this.input;
-    this.enter('e2e');
+    this.report.enter('e2e');
     this.status.e2e = await longRunning.runCheck.executeWithOptions({ summary: `E2E tests of ${tag} in staging` }, [
       { service, check: 'e2e', environment: 'staging', tag, commit, trainId: this.status.trainId },
     ]);
-    if (!this.status.e2e.passed) await this.tell('check-failed', `E2E of ${tag} failed: ${this.status.e2e.summary}`);
+    if (!this.status.e2e.passed) await this.report.tell('check-failed', `E2E of ${tag} failed: ${this.status.e2e.summary}`);
   }
 
   /**
@@ -187,9 +219,8 @@ class Train {
    */
   private async gate(): Promise<void> {
     const { policy, releaseAt } = this.input;
-    this.enter('awaiting-release');
-    this.status.waitingFor = `the release time ${describeTime(releaseAt, policy.release.timeZone)} or a promote`;
-    this.showDetails();
+    this.report.enter('awaiting-release');
+    this.report.waitFor(`the release time ${describeTime(releaseAt, policy.release.timeZone)} or a promote`);
     // Never `condition(fn, 0)`: the SDK records a marker for a zero timeout, which a replay that
     // computes a different remaining time would not reproduce.
     const untilRelease = releaseAt - Date.now();
@@ -198,13 +229,12 @@ class Train {
       const decision = gateDecision({ promotedBy: this.promotion?.by, e2e: this.status.e2e, releaseTimeReached: true, hasE2E: policy.hasE2E });
       if (decision.kind === 'promote') {
         const reason = this.promotion ? ` (${this.promotion.reason})` : '';
-        await this.tell('promoted', `Promoting ${this.input.tag} to production: ${decision.why}${reason}.`);
+        await this.report.tell('promoted', `Promoting ${this.input.tag} to production: ${decision.why}${reason}.`);
         return;
       }
-      this.enter('awaiting-decision');
-      this.status.waitingFor = `${decision.why}, or rerunE2E`;
-      this.showDetails();
-      await this.tell('awaiting-decision', `${this.input.tag} is waiting for ${decision.why}.`);
+      this.report.enter('awaiting-decision');
+      this.report.waitFor(`${decision.why}, or rerunE2E`);
+      await this.report.tell('awaiting-decision', `${this.input.tag} is waiting for ${decision.why}.`);
       this.rerunRequested = false;
       const decided = await condition(() => this.promotion !== undefined || this.rerunRequested, policy.decisionDeadlineHours * 3_600_000);
       if (!decided) await this.expire();
@@ -214,19 +244,19 @@ class Train {
 
   private async expire(): Promise<never> {
     const hours = this.input.policy.decisionDeadlineHours;
-    this.enter('expired', `no decision within ${hours} h`);
-    await this.tell('expired', `${this.input.tag} expired: nobody acted on it within ${hours} h.`);
+    this.report.enter('expired', `no decision within ${hours} h`);
+    await this.report.tell('expired', `${this.input.tag} expired: nobody acted on it within ${hours} h.`);
     throw new TrainEnded();
   }
 
   /** Production, under its lock: deploy, smoke test, roll back on failure. Returns what to record. */
   private async promote(grant: LockGrant): Promise<DeploymentRecord[]> {
-    const { service, tag, commit } = this.input;
+    const { tag, commit } = this.input;
     const previous = grant.stable ?? (await this.deployedInProduction());
     if (previous) this.status.versions.previousProduction = previous.tag;
     if (await this.deployAndVerify('production', tag)) {
-      this.enter('released');
-      await this.tell('released', `${tag} is live in production.`);
+      this.report.enter('released');
+      await this.report.tell('released', `${tag} is live in production.`);
       return [this.record(tag, commit, 'verified')];
     }
     return [this.record(tag, commit, 'rolled-back'), ...(await this.rollBack(previous))];
@@ -244,24 +274,24 @@ class Train {
   private async rollBack(previous: { tag: string; commit: string } | undefined): Promise<DeploymentRecord[]> {
     const { service, tag } = this.input;
     if (!previous) {
-      this.markFailed(`production smoke check of ${tag} failed and there is no previous version to roll back to`);
-      await this.tell('rollback-failed', `Production smoke test of ${tag} failed and there is no previous version to roll back to.`);
+      this.report.markFailed(`production smoke check of ${tag} failed and there is no previous version to roll back to`);
+      await this.report.tell('rollback-failed', `Production smoke test of ${tag} failed and there is no previous version to roll back to.`);
       return [];
     }
-    this.enter('rolling-back', `to ${previous.tag}`);
+    this.report.enter('rolling-back', `to ${previous.tag}`);
     try {
       await longRunning.deploy.executeWithOptions({ summary: `Roll production back to ${previous.tag}` }, [
         { service, environment: 'production', tag: previous.tag, commit: previous.commit, trainId: this.status.trainId },
       ]);
       this.status.versions.production = previous.tag;
-      this.enter('rolled-back', `production smoke check of ${tag} failed; back on ${previous.tag}`);
-      await this.tell('rolled-back', `Production smoke test of ${tag} failed; rolled back to ${previous.tag}.`);
+      this.report.enter('rolled-back', `production smoke check of ${tag} failed; back on ${previous.tag}`);
+      await this.report.tell('rolled-back', `Production smoke test of ${tag} failed; rolled back to ${previous.tag}.`);
       return [this.record(previous.tag, previous.commit, 'verified')];
     } catch (err) {
       if (isCancellation(err)) throw err;
       const why = failureMessage(err);
-      this.markFailed(`rollback to ${previous.tag} failed: ${why}`);
-      await this.tell('rollback-failed', `ROLLBACK FAILED: production may be running the broken ${tag}; rolling back to ${previous.tag} failed: ${why}`);
+      this.report.markFailed(`rollback to ${previous.tag} failed: ${why}`);
+      await this.report.tell('rollback-failed', `ROLLBACK FAILED: production may be running the broken ${tag}; rolling back to ${previous.tag} failed: ${why}`);
       return [];
     }
   }
@@ -271,19 +301,13 @@ class Train {
   }
 
   private queued(why: string): void {
-    if (this.status.stage !== 'awaiting-lock') this.enter('awaiting-lock');
-    this.status.waitingFor = why;
-    this.showDetails();
-  }
-
-  private markFailed(why: string): void {
-    this.enter('failed', why);
-    this.status.error = why;
+    if (this.status.stage !== 'awaiting-lock') this.report.enter('awaiting-lock');
+    this.report.waitFor(why);
   }
 
   private async fail(why: string): Promise<never> {
-    this.markFailed(why);
-    await this.tell('failed', `Train ${this.input.tag} failed: ${why}.`);
+    this.report.markFailed(why);
+    await this.report.tell('failed', `Train ${this.input.tag} failed: ${why}.`);
     throw new TrainEnded();
   }
 
@@ -300,6 +324,20 @@ class Train {
     return this.status;
   }
 
+  private async onRegenerateChangelog(req: ChangelogRequest): Promise<TrainStatus> {
+    this.status.actions.push({ kind: 'regenerateChangelog', by: req.by, reason: req.reason, at: Date.now() });
+    await this.publishChangelog(req.previousTag);
+    if (this.status.changelog) await this.report.tell('changelog', `Changelog of ${this.input.tag} regenerated by ${req.by}: ${this.status.changelog.url}`);
+    return this.status;
+  }
+
+  private onSupersede(req: SupersedeRequest): TrainStatus {
+    this.supersession = req;
+    this.status.actions.push({ kind: 'supersede', by: req.by, reason: req.reason, at: Date.now() });
+    this.scope.cancel();
+    return this.status;
+  }
+
   private onAbort(req: OperatorRequest): TrainStatus {
     this.abortion = { kind: 'abort', by: req.by, reason: req.reason, at: Date.now() };
     this.status.actions.push(this.abortion);
@@ -311,34 +349,5 @@ class Train {
     this.status.actions.push({ kind: 'retryDeploy', by: req.by, reason: req.reason, at: Date.now() });
     this.retryRequested = true;
     return this.status;
-  }
-
-  private enter(stage: Stage, note?: string): void {
-    enterStage(this.status, stage, Date.now(), note);
-    upsertSearchAttributes([
-      { key: SERVICE, value: this.input.service },
-      { key: TAG, value: this.input.tag },
-      { key: STAGE, value: stage },
-    ]);
-    this.showDetails();
-  }
-
-  /** The "current details" shown on the workflow's page in the Temporal UI (Markdown). */
-  private showDetails(): void {
-    const zone = this.input.policy.release.timeZone;
-    const rows = this.status.stages.map((s) => `| ${s.stage} | ${describeTime(s.startedAt, zone)} | ${s.note ?? ''} |`);
-    const waiting = this.status.waitingFor ? `\n\n**Waiting for:** ${this.status.waitingFor}` : '';
-    setCurrentDetails(`**${this.input.tag}**: ${this.status.stage}${waiting}\n\n| stage | since | note |\n|---|---|---|\n${rows.join('\n')}`);
-  }
-
-  /** Notifications never block or fail a train: the activity retries, then we log and go on. */
-  private async tell(event: TrainEvent, text: string): Promise<void> {
-    const note: Notification = { service: this.input.service, trainId: this.status.trainId, event, text };
-    try {
-      await notifier.notify.executeWithOptions({ summary: `Notify: ${event}` }, [note]);
-    } catch (err) {
-      if (isCancellation(err)) throw err;
-      log.warn('notification failed; the train goes on', { event, error: String(err) });
-    }
   }
 }

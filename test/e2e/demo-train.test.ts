@@ -2,7 +2,10 @@
  * The demo train end to end on the real dev server: real git, real processes, real HTTP, operated
  * through the `trainyard` CLI as a release manager would.
  */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { commitChange } from '../../demo/demo.js';
 import type { TrainStatus } from '../../domain/train.js';
 import { startDemoEnv, type DemoEnv } from '../helpers/demo-env.js';
 
@@ -63,6 +66,23 @@ describe('the demo train through the CLI', () => {
     const detail = await demo.cli(['status', trainId!]);
     expect(detail.stdout).toMatch(/Stage\s+released/);
     expect(detail.stdout).toMatch(/promote\s+alice/);
+  });
+
+  it("the next train's changelog starts at the version production verified", async () => {
+    const first = await statusOf('demo');
+    expect(first.stage).toBe('released');
+    expect(first.changelog?.fromTag).toBeUndefined(); // first release of the service
+    commitChange(demo.dir, 'Fix the checkout total (#42)');
+    const started = await demo.cli(['start', 'demo']);
+    expect(started.code, started.stderr).toBe(0);
+    const trainId = /started (train\/demo\/\S+)/.exec(started.stdout)?.[1];
+    const second = await waitForStage(trainId!, 'awaiting-release');
+    expect(second.changelog).toMatchObject({ fromTag: first.tag, commits: 1, truncated: false });
+    const notes = readFileSync(fileURLToPath(second.changelog!.url), 'utf8');
+    expect(notes).toContain(`Changes since ${first.tag}`);
+    expect(notes).toContain('Fix the checkout total (#42');
+    expect(notes).not.toContain('Serve /version and /health'); // already in production
+    await demo.cli(['abort', trainId!, '--reason', 'test done']);
   });
 
   it('setup finds the search attributes the embedded server registered', async () => {

@@ -4,7 +4,10 @@
  * real git, real processes and real HTTP servers in test/activities.)
  */
 import { Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { translated } from '../../activities/index.js';
+import { ledgerSignaller, trainSuperseder } from '../../activities/ledger.js';
 import type { CheckRequest, DeployRequest, Notification, TrainActivities } from '../../activities/types.js';
 import type { CheckOutcome, EnvironmentName, TrainPolicy } from '../../domain/train.js';
 
@@ -13,6 +16,7 @@ export interface FakeWorld {
   checks: CheckRequest[];
   notifications: Notification[];
   tags: Map<string, string>;
+  changelogs: { service: string; tag: string; previousTag?: string }[];
   running: Record<EnvironmentName, string | null>;
   /** Decides each deploy: return normally to succeed, throw to fail. */
   onDeploy: (req: DeployRequest, attempt: number) => Promise<void>;
@@ -37,6 +41,7 @@ export function fakeWorld(): FakeWorld {
     checks: [],
     notifications: [],
     tags: new Map(),
+    changelogs: [],
     running: { staging: null, production: 'api/v2024.09.30.1' },
     onDeploy: async () => undefined,
     onCheck: () => ({ passed: true, summary: 'ok' }),
@@ -53,12 +58,18 @@ export async function hangUntilCancelled(): Promise<never> {
 }
 
 /**
- * `signalLedger` is the real one (from the worker's activities): trains and the real ledger workflow
- * are tested together.
+ * Messages between workflows go through the worker's real activities (`signalLedger`,
+ * `supersedeTrain`), so trains, cuts and the real ledger workflow are tested together.
  */
-export function fakeActivities(world: FakeWorld, trainPolicy: TrainPolicy, signalLedger: TrainActivities['signalLedger']): TrainActivities {
-  return {
-    signalLedger,
+export function fakeActivities(world: FakeWorld, trainPolicy: TrainPolicy, client: Client, taskQueue: string): TrainActivities {
+  // Errors cross the boundary as the worker's do: through the one translation point.
+  return translated<TrainActivities>({
+    signalLedger: ledgerSignaller(client, taskQueue),
+    supersedeTrain: trainSuperseder(client),
+    async publishChangelog(req) {
+      world.changelogs.push(req);
+      return { url: `file:///releases/${req.tag}.md`, commits: 3, truncated: false, ...(req.previousTag ? { fromTag: req.previousTag } : {}) };
+    },
     async trainPolicy() {
       return trainPolicy;
     },
@@ -90,5 +101,5 @@ export function fakeActivities(world: FakeWorld, trainPolicy: TrainPolicy, signa
     async notify(note) {
       world.notifications.push(note);
     },
-  };
+  });
 }

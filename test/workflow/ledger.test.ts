@@ -6,9 +6,8 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Context } from '@temporalio/activity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ledgerSignaller } from '../../activities/ledger.js';
 import { ledgerId } from '../../domain/ids.js';
-import type { TrainPolicy, TrainStatus } from '../../domain/train.js';
+import type { TrainPolicy } from '../../domain/train.js';
 import { freezeUpdate, ledgerQuery, releaseLockSignal, requestLockSignal, unfreezeUpdate } from '../../workflows/ledger-messages.js';
 import { abortUpdate, promoteUpdate, rerunE2EUpdate } from '../../workflows/messages.js';
 import { fakeActivities, fakeWorld, hangUntilCancelled, policy, type FakeWorld } from '../helpers/fake-activities.js';
@@ -37,7 +36,7 @@ async function withService(
   const service = `svc${++counter}`;
   const taskQueue = `ledger-test-${counter}`;
   const p = policy({ service, ...(operators ? { operators } : {}) });
-  const worker = await bundleWorker(env, taskQueue, fakeActivities(world, p, ledgerSignaller(env.client, taskQueue)));
+  const worker = await bundleWorker(env, taskQueue, fakeActivities(world, p, env.client, taskQueue));
   try {
     await worker.runUntil(() => body({ world, service, taskQueue, policy: p }));
   } finally {
@@ -195,10 +194,40 @@ describe('environment ledger', () => {
     );
   });
 
+  it('a manual re-tag (.1 → .2) supersedes the train; after production it is refused', async () => {
+    await withService(() => undefined, async ({ service, taskQueue, world, policy: p }) => {
+      world.tags.set(`${service}/v2024.10.02.1`, 'c0ffee0000000000000000000000000000000001');
+      const old = await startTrain(env, { service, tag: `${service}/v2024.10.02.1`, taskQueue, policy: p });
+      await reach(old, 'awaiting-release');
+      const cut = await env.client.workflow.execute('cutRelease', {
+        workflowId: `cut/${service}`,
+        taskQueue,
+        args: [{ service, ref: 'fix-sha', startedBy: 'oncall', supersedes: { trainId: old.workflowId, tag: `${service}/v2024.10.02.1`, reason: 'revert a bad change' } }],
+      });
+      expect(cut.tag).toBe(`${service}/v2024.10.02.2`);
+      const ended = await finished(old);
+      expect(ended.stage).toBe('superseded');
+      expect(ended.stages.at(-1)?.note).toBe(`by ${service}/v2024.10.02.2 (oncall: revert a bad change)`);
+      const replacement = env.client.workflow.getHandle(cut.trainId);
+      await reach(replacement, 'awaiting-release');
+      await replacement.executeUpdate(promoteUpdate, { args: [{ by: 'rm', reason: 'go' }] });
+      await reach(replacement, 'released');
+      const refused = await env.client.workflow
+        .execute('cutRelease', {
+          workflowId: `cut/${service}`,
+          taskQueue,
+          args: [{ service, startedBy: 'oncall', supersedes: { trainId: cut.trainId, tag: cut.tag, reason: 'too late' } }],
+        })
+        .catch((err: Error) => err);
+      expect(String((refused as { cause?: { cause?: Error } }).cause?.cause?.message)).toMatch(/has (ended|already ended)|reached production/);
+      await env.client.workflow.getHandle(cut.trainId).terminate('test finished').catch(() => undefined);
+    });
+  });
+
   it('continues as new well before the history limit and keeps its state', async () => {
     const service = `svc${++counter}`;
     const taskQueue = `ledger-test-${counter}`;
-    const worker = await bundleWorker(env, taskQueue, fakeActivities(fakeWorld(), policy(), ledgerSignaller(env.client, taskQueue)));
+    const worker = await bundleWorker(env, taskQueue, fakeActivities(fakeWorld(), policy(), env.client, taskQueue));
     await worker.runUntil(async () => {
       const handle = await env.client.workflow.start('environmentLedger', {
         workflowId: ledgerId(service, 'production'),

@@ -1,0 +1,50 @@
+/**
+ * The release changelog: from the version production last verified (the ledger's record, else what
+ * production reports) to the new tag, published as the tag's release notes. Only a summary returns
+ * to the workflow; the notes themselves stay out of history.
+ */
+import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { renderChangelog } from '../domain/changelog.js';
+import { ledgerId } from '../domain/ids.js';
+import { stableVersion } from '../domain/ledger.js';
+import type { ChangelogSummary } from '../domain/train.js';
+import { ledgerQuery } from '../workflows/ledger-messages.js';
+import { readVersion } from './checks/http.js';
+import type { Drivers } from './registry.js';
+
+/** Commits listed at most; the forge says when there were more. */
+export const CHANGELOG_LIMIT = 500;
+
+export interface ChangelogRequest {
+  service: string;
+  tag: string;
+  /** Start from this tag instead of the last production version (the seed's OVERRIDE_PREVIOUS_TAG). */
+  previousTag?: string;
+}
+
+async function lastProductionTag(client: Client, drivers: Drivers, service: string, tag: string): Promise<string | undefined> {
+  try {
+    const ledger = await client.workflow.getHandle(ledgerId(service, 'production')).query(ledgerQuery);
+    const stable = stableVersion(ledger, tag);
+    if (stable) return stable.tag;
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+  }
+  const url = drivers.versionUrl(service, 'production');
+  const reported = url ? await readVersion(url) : null;
+  return reported && reported !== tag ? reported : undefined;
+}
+
+export function changelogPublisher(client: Client, drivers: Drivers) {
+  return async function publishChangelog({ service, tag, previousTag }: ChangelogRequest): Promise<ChangelogSummary> {
+    const forge = drivers.forge(service);
+    const fromTag = previousTag ?? (await lastProductionTag(client, drivers, service, tag));
+    // A base the forge does not know (e.g. production reports a tag from elsewhere) is not fatal.
+    const from = fromTag && (await forge.tagCommit(fromTag)) ? fromTag : undefined;
+    const { entries, truncated } = await forge.commitsBetween(from, tag, CHANGELOG_LIMIT);
+    const notes = renderChangelog({ ...(from ? { fromTag: from } : {}), toTag: tag, entries, truncated }, { service });
+    const { url } = await forge.publishRelease({ tag, name: tag, notes, prerelease: true });
+    return { url, ...(from ? { fromTag: from } : {}), commits: entries.length, truncated };
+  };
+}

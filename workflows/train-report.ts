@@ -1,0 +1,58 @@
+/**
+ * How a train shows itself: its stage records, the search attributes and "current details" the
+ * Temporal UI displays, and notifications. Deterministic workflow code; no decisions here.
+ */
+import { isCancellation, log, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
+import type { Notification, TrainEvent } from '../activities/types.js';
+import { describeTime } from '../domain/calendar.js';
+import { enterStage, type Stage, type TrainInput, type TrainStatus } from '../domain/train.js';
+import { notifier } from './activity-options.js';
+import { SERVICE, STAGE, TAG } from './search-attributes.js';
+
+export class TrainReport {
+  constructor(
+    private readonly input: TrainInput,
+    private readonly status: TrainStatus,
+  ) {}
+
+  enter(stage: Stage, note?: string): void {
+    enterStage(this.status, stage, Date.now(), note);
+    upsertSearchAttributes([
+      { key: SERVICE, value: this.input.service },
+      { key: TAG, value: this.input.tag },
+      { key: STAGE, value: stage },
+    ]);
+    this.showDetails();
+  }
+
+  /** Says what the train waits for (in the status query and the UI). */
+  waitFor(why: string): void {
+    this.status.waitingFor = why;
+    this.showDetails();
+  }
+
+  markFailed(why: string): void {
+    this.enter('failed', why);
+    this.status.error = why;
+  }
+
+  /** The "current details" shown on the workflow's page in the Temporal UI (Markdown). */
+  showDetails(): void {
+    const zone = this.input.policy.release.timeZone;
+    const rows = this.status.stages.map((s) => `| ${s.stage} | ${describeTime(s.startedAt, zone)} | ${s.note ?? ''} |`);
+    const waiting = this.status.waitingFor ? `\n\n**Waiting for:** ${this.status.waitingFor}` : '';
+    const changelog = this.status.changelog ? `\n\n[Changelog](${this.status.changelog.url})` : '';
+    setCurrentDetails(`**${this.input.tag}**: ${this.status.stage}${waiting}${changelog}\n\n| stage | since | note |\n|---|---|---|\n${rows.join('\n')}`);
+  }
+
+  /** Notifications never block or fail a train: the activity retries, then we log and go on. */
+  async tell(event: TrainEvent, text: string): Promise<void> {
+    const note: Notification = { service: this.input.service, trainId: this.status.trainId, event, text };
+    try {
+      await notifier.notify.executeWithOptions({ summary: `Notify: ${event}` }, [note]);
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      log.warn('notification failed; the train goes on', { event, error: String(err) });
+    }
+  }
+}
