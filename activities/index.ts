@@ -71,7 +71,7 @@ export function trainPolicyOf(config: TrainyardConfig, service: string): TrainPo
 
 export function createActivities({ config, drivers, client }: ActivityDeps): TrainActivities {
   return translated<TrainActivities>({
-    signalLedger: ledgerSignaller(client, config.temporal.taskQueue),
+    signalLedger: ledgerSignaller(client, config.temporal.taskQueue, (service) => config.services[service]?.operators),
     publishChangelog: changelogPublisher(client, drivers),
     supersedeTrain: trainSuperseder(client),
     async trainPolicy({ service }) {
@@ -85,6 +85,9 @@ export function createActivities({ config, drivers, client }: ActivityDeps): Tra
       const policy = trainPolicyOf(config, service);
       const prefix = policy.tagFormat.split('{yyyy}')[0]?.replace('{service}', service) ?? '';
       return drivers.forge(service).listTags(prefix);
+    },
+    async prepareHotfix({ service, branch, fromTag, picks }) {
+      return drivers.forge(service).createHotfixBranch(branch, fromTag, picks);
     },
     async createReleaseTag({ service, tag, commit, message }) {
       return drivers.forge(service).createTag(tag, commit, message);

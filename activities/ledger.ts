@@ -5,17 +5,20 @@
  */
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { TrainyardError } from '../domain/errors.js';
+import type { LedgerInput } from '../workflows/environmentLedger.js';
 import { supersedeUpdate } from '../workflows/messages.js';
 import { ledgerId } from '../domain/ids.js';
 import { SERVICE } from '../workflows/search-attributes.js';
 import type { LedgerSignal } from './types.js';
 
-export function ledgerSignaller(client: Client, taskQueue: string) {
+/** `operatorsOf` gives a ledger the service's rights from the config when this creates it. */
+export function ledgerSignaller(client: Client, taskQueue: string, operatorsOf: (service: string) => LedgerInput['operators'] = () => undefined) {
   return async function signalLedger({ service, environment, signal, payload }: LedgerSignal): Promise<void> {
+    const operators = operatorsOf(service);
     await client.workflow.signalWithStart('environmentLedger', {
       workflowId: ledgerId(service, environment),
       taskQueue,
-      args: [{ service, environment }],
+      args: [{ service, environment, ...(operators ? { operators } : {}) }],
       signal,
       signalArgs: [payload],
       typedSearchAttributes: [{ key: SERVICE, value: service }],

@@ -49,6 +49,7 @@ export interface Notification {
 export type LedgerSignal = { service: string; environment: EnvironmentName } & (
   | { signal: 'requestLock'; payload: LockRequest }
   | { signal: 'subscribe'; payload: Subscription }
+  | { signal: 'hotfixFreeze'; payload: { trainId: string; tag: string; by: string } }
 );
 
 export interface TrainActivities {
@@ -61,6 +62,8 @@ export interface TrainActivities {
   listReleaseTags(req: { service: string }): Promise<string[]>;
   /** Idempotent: the same tag at the same commit succeeds; at another commit it is TAG_CONFLICT. */
   createReleaseTag(req: { service: string; tag: string; commit: string; message: string }): Promise<{ created: boolean }>;
+  /** Branches `branch` from `fromTag` and cherry-picks `picks`; returns the commit to tag. */
+  prepareHotfix(req: { service: string; branch: string; fromTag: string; picks: string[] }): Promise<string>;
   /** Asks a train to stand down for its re-tag; its validator's refusal is REJECTED. */
   supersedeTrain(req: { trainId: string; by: string; reason: string; newTag: string }): Promise<void>;
   /** Builds the changelog since the last production version and publishes it as release notes. */

@@ -3,74 +3,67 @@
  * 1 rejected or failed, 2 usage.
  */
 import { Connection, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { Command, CommanderError } from 'commander';
-import { existsSync } from 'node:fs';
-import { userInfo } from 'node:os';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { TrainyardError } from '../domain/errors.js';
-import { cutId } from '../domain/ids.js';
 import { isFinal, type OperatorRequest } from '../domain/train.js';
-import { abortUpdate, promoteUpdate, retryDeployUpdate } from '../workflows/messages.js';
-import type { CutRequest, CutResult } from '../workflows/cutRelease.js';
+import { abortUpdate, promoteUpdate, rerunE2EUpdate, retryDeployUpdate } from '../workflows/messages.js';
 import { configJsonSchema } from '../domain/config.js';
 import { configPath, loadConfigFile } from './config-file.js';
 import { registerSearchAttributes } from './search-attributes.js';
-import { formatTrain, formatTrainList } from './format.js';
-import { connectClient, connectWorker, operatorTarget } from './temporal.js';
+import { formatLedger, formatTrain, formatTrainList } from './format.js';
+import { environmentsOf, freezeLedger, ledgerView, parseUntil, serviceContext, unfreezeLedger, type LedgerOutcome } from './ledgers.js';
+import { operator, Rejected, withClient } from './cli-context.js';
+import { addCutCommands } from './cuts.js';
+import { connectWorker, operatorTarget } from './temporal.js';
 import { activeTrains, resolveTrain, trainStatus } from './trains.js';
-
-/** A failure the CLI reports in one line (plus a hint) and exits 1 for. */
-class Rejected extends Error {}
-
-function operator(flag: string | undefined): string {
-  return flag ?? process.env.TRAINYARD_OPERATOR ?? userInfo().username;
-}
-
-function taskQueue(configFlag: string | undefined): string {
-  const path = configPath(configFlag);
-  return existsSync(path) ? loadConfigFile(path).config.temporal.taskQueue : 'trainyard';
-}
-
-async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
-  let client: Client;
-  const target = operatorTarget();
-  try {
-    client = await connectClient(target);
-  } catch (err) {
-    throw new TrainyardError(
-      'FORGE_UNAVAILABLE',
-      `cannot reach Temporal at ${target.address} (${(err as Error).message})`,
-      'Is `npm start` (or your Temporal cluster) running? Set TEMPORAL_ADDRESS to use another cluster.',
-    );
-  }
-  try {
-    return await fn(client);
-  } finally {
-    await client.connection.close();
-  }
-}
 
 async function sendUpdate(train: string, update: typeof promoteUpdate, req: OperatorRequest, verb: string): Promise<void> {
   await withClient(async (client) => {
     const id = await resolveTrain(client, train);
-    await trainStatus(client, id); // an unknown train is reported with the list of active ones
+    const before = await trainStatus(client, id); // an unknown train is reported with the list of active ones
     try {
       const status = await client.workflow.getHandle(id).executeUpdate(update, { args: [req] });
-      console.log(`${verb} ${id} (by ${req.by}: ${req.reason}); stage: ${status.stage}`);
+      const override = req.overrideFreeze ? ', overriding the production freeze' : '';
+      console.log(`${verb} ${id} (by ${req.by}: ${req.reason}${override}); stage: ${status.stage}`);
     } catch (err) {
-      if (err instanceof WorkflowUpdateFailedError) throw new Rejected(`${verb} rejected: ${err.cause?.message ?? err.message}`);
-      throw err;
+      if (!(err instanceof WorkflowUpdateFailedError)) throw err;
+      const frozen = update === promoteUpdate && !req.overrideFreeze && before.freezes?.production?.frozen;
+      const hint = frozen ? `\nWith the override-freeze right: trainyard promote ${id} --override-freeze --reason "…"` : '';
+      throw new Rejected(`${verb} rejected: ${err.cause?.message ?? err.message}${hint}`);
     }
   });
 }
 
-function operatorCommand(program: Command, name: string, update: typeof promoteUpdate, verb: string, description: string): void {
-  program
+function operatorCommand(program: Command, name: string, update: typeof promoteUpdate, verb: string, description: string): Command {
+  return program
     .command(`${name} <train>`)
     .description(description)
     .requiredOption('--reason <text>', 'why (recorded in the train and notified)')
-    .action(async (train: string, opts: { reason: string }) => {
-      await sendUpdate(train, update, { by: operator(program.opts().as), reason: opts.reason }, verb);
+    .action(async (train: string, opts: { reason: string; overrideFreeze?: boolean }) => {
+      const req: OperatorRequest = { by: operator(program.opts().as), reason: opts.reason };
+      if (opts.overrideFreeze) req.overrideFreeze = true;
+      await sendUpdate(train, update, req, verb);
     });
+}
+
+/** Prints what was done; rejections go to stderr and make the command exit 1. */
+function report(verb: string, outcomes: LedgerOutcome[]): void {
+  const many = outcomes.length > 1;
+  for (const o of outcomes.filter((x) => x.ok)) console.log(o.message);
+  const failed = outcomes.filter((o) => !o.ok).map((o) => `${verb} rejected${many ? ` in ${o.environment}` : ''}: ${o.message}`);
+  if (failed.length > 0) throw new Rejected(failed.join('\n'));
+}
+
+function envOption(all: boolean): Option {
+  return new Option('--env <environment>', 'the environment').choices(all ? ['production', 'staging', 'all'] : ['production', 'staging']).default('production');
+}
+
+function untilArg(text: string): number {
+  try {
+    return parseUntil(text);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
 }
 
 async function watch(client: Client, id: string): Promise<void> {
@@ -114,28 +107,62 @@ export function buildProgram(): Command {
     .description('print stage changes until the train ends')
     .action(async (train: string) => withClient(async (client) => watch(client, await resolveTrain(client, train, { latestIfNoneActive: true }))));
 
+  addCutCommands(program);
+
+  operatorCommand(program, 'promote', promoteUpdate, 'promote', 'promote a train to production now').option(
+    '--override-freeze',
+    'promote through a production freeze (needs the override-freeze right)',
+  );
+  operatorCommand(program, 'abort', abortUpdate, 'abort', 'abort a train (cancels its running deploy or check)');
+  operatorCommand(program, 'retry-deploy', retryDeployUpdate, 'retry-deploy', 'retry a deploy whose retries were exhausted');
+  operatorCommand(program, 'rerun-e2e', rerunE2EUpdate, 'rerun-e2e', 'run E2E again on a train waiting after failed E2E');
+
   program
-    .command('start <service>')
-    .description('cut a release of a service now and start its train')
-    .option('--ref <ref>', 'branch, tag or commit to tag (default: the default branch head)')
-    .option('--tag <tag>', 'explicit tag (default: the next free tag of the release date)')
-    .action(async (service: string, opts: { ref?: string; tag?: string }) => {
+    .command('freeze <service>')
+    .description("freeze a service's environment: trains wait before deploying there until it is unfrozen or the freeze ends")
+    .requiredOption('--reason <text>', 'why (shown to waiting trains and recorded)')
+    .addOption(envOption(true))
+    .addOption(new Option('--until <when>', 'end by itself at an ISO time or after a duration (90m, 2h, 3d)').argParser(untilArg))
+    .action(async (service: string, opts: { reason: string; env: string; until?: number }) => {
+      const ctx = serviceContext(program.opts().config, service);
+      const req = { by: operator(program.opts().as), reason: opts.reason, ...(opts.until !== undefined ? { until: new Date(opts.until).toISOString() } : {}) };
       await withClient(async (client) => {
-        const req: CutRequest = { service, startedBy: operator(program.opts().as) };
-        if (opts.ref) req.ref = opts.ref;
-        if (opts.tag) req.tag = opts.tag;
-        const result: CutResult = await client.workflow.execute('cutRelease', {
-          workflowId: cutId(service),
-          taskQueue: taskQueue(program.opts().config),
-          args: [req],
-        });
-        console.log(`started ${result.trainId} at ${result.commit.slice(0, 12)}; release slot ${new Date(result.releaseAt).toISOString()}`);
+        const outcomes: LedgerOutcome[] = [];
+        for (const env of environmentsOf(opts.env)) outcomes.push(await freezeLedger(client, ctx, env, req));
+        report('freeze', outcomes);
       });
     });
 
-  operatorCommand(program, 'promote', promoteUpdate, 'promote', 'promote a train to production now');
-  operatorCommand(program, 'abort', abortUpdate, 'abort', 'abort a train (cancels its running deploy or check)');
-  operatorCommand(program, 'retry-deploy', retryDeployUpdate, 'retry-deploy', 'retry a deploy whose retries were exhausted');
+  program
+    .command('unfreeze <service>')
+    .description("end a freeze of a service's environment")
+    .requiredOption('--reason <text>', 'why (recorded)')
+    .addOption(envOption(true))
+    .action(async (service: string, opts: { reason: string; env: string }) => {
+      const ctx = serviceContext(program.opts().config, service);
+      const req = { by: operator(program.opts().as), reason: opts.reason };
+      await withClient(async (client) => {
+        const outcomes: LedgerOutcome[] = [];
+        for (const env of environmentsOf(opts.env)) outcomes.push(await unfreezeLedger(client, ctx, env, req, opts.env === 'all'));
+        if (opts.env === 'all' && outcomes.every((o) => o.skipped)) {
+          throw new Rejected(`unfreeze rejected: ${service} is not frozen in staging or production`);
+        }
+        report('unfreeze', outcomes);
+      });
+    });
+
+  program
+    .command('env <service>')
+    .description("an environment's ledger: deploy lock, queue, freeze, last deployments")
+    .addOption(envOption(false))
+    .option('--json', 'machine-readable output (the ledger query)')
+    .action(async (service: string, opts: { env: string; json?: boolean }) => {
+      const ctx = serviceContext(program.opts().config, service);
+      await withClient(async (client) => {
+        const { view, exists } = await ledgerView(client, ctx, environmentsOf(opts.env)[0] ?? 'production');
+        console.log(opts.json ? JSON.stringify(view, null, 2) : formatLedger(view, ctx.timeZone, exists));
+      });
+    });
 
   program
     .command('worker')

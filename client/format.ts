@@ -1,6 +1,8 @@
 /** How trains look in a terminal. */
 import { describeTime } from '../domain/calendar.js';
+import { describeFreeze } from '../domain/ledger.js';
 import type { TrainStatus } from '../domain/train.js';
+import type { LedgerView } from './ledgers.js';
 import type { TrainSummary } from './trains.js';
 
 function table(rows: string[][]): string {
@@ -29,6 +31,39 @@ export function formatTrain(s: TrainStatus): string {
   lines.push('', table([['STAGE', 'STARTED', 'ENDED', 'NOTE'], ...s.stages.map((r) => [r.stage, when(r.startedAt), r.endedAt ? when(r.endedAt) : '', r.note ?? ''])]));
   if (s.actions.length > 0) {
     lines.push('', table([['ACTION', 'BY', 'AT', 'REASON'], ...s.actions.map((a) => [a.kind, a.by, when(a.at), a.reason])]));
+  }
+  return lines.join('\n');
+}
+
+/** How many deployments `trainyard env` lists. */
+export const SHOWN_DEPLOYMENTS = 10;
+
+/** An environment ledger: lock, queue, freeze, the last deployments (newest first). */
+export function formatLedger(view: LedgerView, timeZone: string, exists = true): string {
+  const when = (ms: number) => describeTime(ms, timeZone);
+  const title = `${view.service} ${view.environment}`;
+  if (!exists) return `${title}: no train has deployed here and nobody has frozen it yet (the ledger is created by the first train or freeze).`;
+  const h = view.holder;
+  const f = view.frozen.frozen ? view.freeze : undefined;
+  const freeze = f
+    ? `${describeFreeze({ ...view.frozen, until: undefined })}; since ${when(f.at)}, ${f.until !== undefined ? `until ${when(f.until)}` : 'until someone unfreezes it'}${f.ownerTrainId ? ` or ${f.ownerTrainId} ends` : ''}`
+    : 'not frozen';
+  const lines = [
+    `Ledger    ${title}`,
+    `Lock      ${h ? `held by ${h.trainId} (${h.tag}) since ${when(h.grantedAt)}` : 'free'}`,
+    `Freeze    ${freeze}`,
+    `Rights    ${view.operators ? `enforced for ${view.operators.map((o) => o.name).join(', ')}` : "none known to this ledger (trains tell production's theirs); trainyard checks the config's"}`,
+    `Queue     ${view.queue.length === 0 ? 'empty' : `${view.queue.length} waiting`}`,
+  ];
+  if (view.queue.length > 0) {
+    lines.push('', table([['TRAIN', 'TAG', 'SINCE', 'WAITING BECAUSE'], ...view.queue.map((q) => [q.trainId, q.tag, when(q.requestedAt), q.toldWhy ?? ''])]));
+  }
+  const recent = view.deployments.slice(-SHOWN_DEPLOYMENTS).reverse();
+  if (recent.length === 0) {
+    lines.push('', 'No deployments recorded yet.');
+  } else {
+    const of = view.deployments.length > recent.length ? ` (last ${recent.length} of ${view.deployments.length})` : '';
+    lines.push('', `Deployments, newest first${of}:`, table([['AT', 'TAG', 'OUTCOME', 'BY', 'TRAIN'], ...recent.map((d) => [when(d.at), d.tag, d.outcome, d.by, d.trainId])]));
   }
   return lines.join('\n');
 }

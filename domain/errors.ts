@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   COMMAND_NOT_FOUND: { retryable: false },
   CHECK_MISCONFIGURED: { retryable: false },
   NOTIFY_FAILED: { retryable: true },
+  CHERRY_PICK_CONFLICT: { retryable: false },
   /** A workflow's validator refused an operator request. */
   REJECTED: { retryable: false },
 } as const;

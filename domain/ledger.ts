@@ -121,6 +121,8 @@ export interface FreezeView {
   by?: string;
   reason?: string;
   until?: number;
+  /** The hotfix train that holds this freeze (it may deploy through it). */
+  ownerTrainId?: string;
 }
 
 export function freezeView(state: LedgerState, now: number): FreezeView {
@@ -128,7 +130,15 @@ export function freezeView(state: LedgerState, now: number): FreezeView {
   if (!f) return { frozen: false };
   const view: FreezeView = { frozen: true, by: f.by, reason: f.reason };
   if (f.until !== undefined) view.until = f.until;
+  if (f.ownerTrainId !== undefined) view.ownerTrainId = f.ownerTrainId;
   return view;
+}
+
+/** A hotfix freezes the environment for everyone else until it is done; an existing freeze stays. */
+export function hotfixFreeze(state: LedgerState, trainId: string, tag: string, by: string, now: number): boolean {
+  if (activeFreeze(state, now)) return false;
+  state.freeze = { by, reason: `hotfix ${tag} in progress`, at: now, ownerTrainId: trainId };
+  return true;
 }
 
 export function describeFreeze(view: FreezeView): string {

@@ -32,6 +32,8 @@ export interface TrainInput {
   startedBy: string;
   /** When to promote to production (epoch ms); computed from the calendar by the cut. */
   releaseAt: number;
+  /** A hotfix train: built from `fromTag` with chosen commits; freezes production for others. */
+  hotfix?: { fromTag: string; picks: string[] };
 }
 
 export type Stage =
@@ -189,7 +191,7 @@ export function promoteProblem(status: TrainStatus, policy: TrainPolicy, req: Op
   if (status.actions.some((a) => a.kind === 'promote')) return `train ${status.trainId} was already promoted`;
   if (status.failedDeploy) return `train ${status.trainId} waits for retryDeploy or abort after a failed deploy to ${status.failedDeploy.environment}`;
   const freeze = status.freezes.production;
-  if (freeze?.frozen && !req.overrideFreeze) {
+  if (freeze?.frozen && freeze.ownerTrainId !== status.trainId && !req.overrideFreeze) {
     return `production is ${describeFreeze(freeze)}; the train goes on by itself when it is unfrozen, or an operator with the override-freeze right can promote with overrideFreeze`;
   }
   if (req.overrideFreeze) {

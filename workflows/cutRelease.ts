@@ -7,7 +7,7 @@ import { ApplicationFailure, ParentClosePolicy, WorkflowIdReusePolicy, startChil
 import { nextReleaseTime, releaseDate } from '../domain/calendar.js';
 import { trainId } from '../domain/ids.js';
 import { bumpTag, nextTag, refNameProblem } from '../domain/tags.js';
-import type { TrainInput } from '../domain/train.js';
+import type { TrainInput, TrainPolicy } from '../domain/train.js';
 import { forge } from './activity-options.js';
 import { releaseTrain } from './releaseTrain.js';
 import { SERVICE, STAGE, TAG } from './search-attributes.js';
@@ -24,6 +24,11 @@ export interface CutRequest {
    * and it ends as superseded before the new train starts (refused once it reached production).
    */
   supersedes?: { trainId: string; tag: string; reason: string };
+  /**
+   * A hotfix: branch from `fromTag` (the production tag), cherry-pick `picks`, tag the result with
+   * the tag after `fromTag`. The train freezes production for the service's other trains.
+   */
+  hotfix?: { fromTag: string; picks: string[] };
 }
 
 export interface CutResult {
@@ -46,8 +51,10 @@ async function freeTag(req: CutRequest, format: string, date: string): Promise<s
 
 export async function cutRelease(req: CutRequest): Promise<CutResult> {
   const policy = await forge.trainPolicy({ service: req.service });
-  const commit = await forge.resolveCommit({ service: req.service, ref: req.ref });
   const releaseAt = nextReleaseTime(Date.now(), policy.release);
+  // A hotfix goes out as soon as staging and E2E pass; it does not wait for a release slot.
+  if (req.hotfix) return cutHotfix(req, req.hotfix, policy, Date.now());
+  const commit = await forge.resolveCommit({ service: req.service, ref: req.ref });
   const tag = req.tag ?? (await freeTag(req, policy.tagFormat, releaseDate(releaseAt, policy.release.timeZone)));
   const problem = refNameProblem(tag);
   if (problem) throw ApplicationFailure.nonRetryable(`tag "${tag}" ${problem}; choose a valid git tag name`, 'INVALID_REF');
@@ -56,8 +63,26 @@ export async function cutRelease(req: CutRequest): Promise<CutResult> {
     await forge.supersedeTrain.executeWithOptions({ summary: `Supersede ${old} with ${tag}` }, [{ trainId: old, by: req.startedBy, reason, newTag: tag }]);
   }
 
-  const input: TrainInput = { service: req.service, tag, commit, policy, startedBy: req.startedBy, releaseAt };
-  const id = trainId(req.service, tag);
+  return startTrain({ service: req.service, tag, commit, policy, startedBy: req.startedBy, releaseAt });
+}
+
+async function cutHotfix(req: CutRequest, hotfix: { fromTag: string; picks: string[] }, policy: TrainPolicy, releaseAt: number): Promise<CutResult> {
+  const existing = await forge.listReleaseTags({ service: req.service });
+  let tag: string;
+  try {
+    tag = bumpTag(policy.tagFormat, req.service, hotfix.fromTag, existing);
+  } catch (err) {
+    throw ApplicationFailure.nonRetryable((err as Error).message, 'INVALID_REF');
+  }
+  const commit = await forge.prepareHotfix.executeWithOptions({ summary: `Hotfix branch from ${hotfix.fromTag} with ${hotfix.picks.length} commit(s)` }, [
+    { service: req.service, branch: `hotfix/${tag}`, fromTag: hotfix.fromTag, picks: hotfix.picks },
+  ]);
+  return startTrain({ service: req.service, tag, commit, policy, startedBy: req.startedBy, releaseAt, hotfix });
+}
+
+async function startTrain(input: TrainInput): Promise<CutResult> {
+  const { service, tag, commit, releaseAt, startedBy } = input;
+  const id = trainId(service, tag);
   await startChild(releaseTrain, {
     workflowId: id,
     args: [input],
@@ -65,12 +90,12 @@ export async function cutRelease(req: CutRequest): Promise<CutResult> {
     // A train id names one tag; it is never reused, even after the train ended.
     workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
     typedSearchAttributes: [
-      { key: SERVICE, value: req.service },
+      { key: SERVICE, value: service },
       { key: TAG, value: tag },
       { key: STAGE, value: 'cut' },
     ],
-    staticSummary: `Release train ${tag} of ${req.service}`,
-    staticDetails: `Commit ${commit}, cut by ${req.startedBy}. Release slot: ${new Date(releaseAt).toISOString()}.`,
+    staticSummary: `${input.hotfix ? 'Hotfix' : 'Release'} train ${tag} of ${service}`,
+    staticDetails: `Commit ${commit}, cut by ${startedBy}. Release slot: ${new Date(releaseAt).toISOString()}.`,
   });
   return { trainId: id, tag, commit, releaseAt };
 }

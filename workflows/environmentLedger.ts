@@ -17,6 +17,7 @@ import {
   enqueue,
   freezeView,
   grant,
+  hotfixFreeze,
   initialLedger,
   nextGrant,
   release,
@@ -28,6 +29,7 @@ import { authorisationProblem, requestProblem, type EnvironmentName } from '../d
 import {
   freezeChangedSignal,
   freezeUpdate,
+  hotfixFreezeSignal,
   ledgerQuery,
   lockGrantedSignal,
   releaseLockSignal,
@@ -43,6 +45,8 @@ export interface LedgerInput {
   environment: EnvironmentName;
   /** Carried across continue-as-new. */
   state?: LedgerState;
+  /** The service's operators from the config, given by whoever creates the ledger. */
+  operators?: LedgerState['operators'];
   /** Continue-as-new after this many history events (tests set it low). */
   maxHistoryEvents?: number;
 }
@@ -65,6 +69,7 @@ function parseUntil(until: FreezeRequest['until'], now: number): number | undefi
 
 export async function environmentLedger(input: LedgerInput): Promise<void> {
   const state = input.state ?? initialLedger(input.service, input.environment);
+  if (!input.state && input.operators) state.operators = input.operators;
   let changed = true;
   let freezeChanged = false;
   const touch = () => (changed = true);
@@ -81,6 +86,10 @@ export async function environmentLedger(input: LedgerInput): Promise<void> {
       state.freeze = undefined;
       freezeChanged = true;
     }
+    touch();
+  });
+  setHandler(hotfixFreezeSignal, ({ trainId, tag, by }) => {
+    if (hotfixFreeze(state, trainId, tag, by, Date.now())) freezeChanged = true;
     touch();
   });
   setHandler(subscribeSignal, ({ trainId, operators }) => {

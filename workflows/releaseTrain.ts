@@ -101,6 +101,7 @@ class Train {
       if (!(err instanceof TrainEnded) && !isCancellation(err)) throw err;
       if (isCancellation(err)) await CancellationScope.nonCancellable(() => this.endCancelled());
     }
+    if (this.input.hotfix) await this.ledgers.endHotfixFreeze();
     // A changelog regeneration may still be running in its update handler.
     await condition(allHandlersFinished);
     return this.status;
@@ -130,19 +131,21 @@ class Train {
       await this.fail(`could not create tag ${tag}: ${failureMessage(err)}`);
     }
     await this.ledgers.subscribe();
+    if (this.input.hotfix) await this.ledgers.freezeForHotfix(this.input.startedBy);
     await this.publishChangelog();
     const link = this.status.changelog ? ` Changelog: ${this.status.changelog.url}` : '';
     await this.report.tell('cut', `Cut ${tag} at ${commit.slice(0, 12)}; production release ${describeTime(this.input.releaseAt, this.input.policy.release.timeZone)}.${link}`);
 
     let stagingHealthy = false;
-    await this.ledgers.withLock('staging', false, (why) => this.queued(why), async () => {
+    const hotfix = this.input.hotfix !== undefined;
+    await this.ledgers.withLock('staging', hotfix, (why) => this.queued(why), async () => {
       stagingHealthy = await this.deployAndVerify('staging', tag);
       return [this.record(tag, commit, stagingHealthy ? 'verified' : 'failed')];
     });
     if (!stagingHealthy) await this.fail('staging smoke check failed');
     await this.runE2E();
     await this.gate();
-    await this.ledgers.withLock('production', this.promotion?.overrideFreeze === true, (why) => this.queued(why), (grant) => this.promote(grant));
+    await this.ledgers.withLock('production', hotfix || this.promotion?.overrideFreeze === true, (why) => this.queued(why), (grant) => this.promote(grant));
     if (this.status.stage === 'failed') throw new TrainEnded();
   }
 

@@ -49,6 +49,19 @@ export class LedgerLink {
     ]);
   }
 
+  /** A hotfix freezes production for the service's other trains until this train is done. */
+  async freezeForHotfix(by: string): Promise<void> {
+    await forge.signalLedger.executeWithOptions({ summary: `Freeze production for hotfix ${this.input.tag}` }, [
+      { service: this.input.service, environment: 'production', signal: 'hotfixFreeze', payload: { trainId: this.trainId, tag: this.input.tag, by } },
+    ]);
+  }
+
+  /** Ends a hotfix's freeze if the train ends before (or without) releasing the production lock. */
+  async endHotfixFreeze(): Promise<void> {
+    const ledger = this.ledger('production');
+    await reliably('production', () => ledger.signal(releaseLockSignal, { trainId: this.trainId, deployments: [] }));
+  }
+
   /**
    * Runs `deploy` holding the environment's lock; `deploy` returns the deployments to record.
    * `onQueued` is told why the train waits when the ledger queues the request.

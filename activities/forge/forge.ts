@@ -43,4 +43,9 @@ export interface Forge {
   publishRelease(release: ReleaseInput): Promise<{ url: string; created: boolean }>;
   /** The release of a tag, or undefined when none was published. */
   getRelease(tag: string): Promise<Release | undefined>;
+  /**
+   * A hotfix branch: `branch` from `fromRef` with `picks` cherry-picked in order; returns its head.
+   * Idempotent: an existing branch is returned as it is. A conflict is CHERRY_PICK_CONFLICT.
+   */
+  createHotfixBranch(branch: string, fromRef: string, picks: string[]): Promise<string>;
 }

@@ -4,7 +4,8 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
@@ -216,5 +217,37 @@ export class LocalGitForge implements Forge {
     // The tag check guards against the (hashed) file name of another tag.
     if (!stored || stored.tag !== tag) return undefined;
     return { ...stored, url: pathToFileURL(paths.md).href };
+  }
+
+  async createHotfixBranch(branch: string, fromRef: string, picks: string[]): Promise<string> {
+    this.checkRef(branch);
+    const existing = await this.git(['rev-parse', '--verify', '--quiet', '--end-of-options', `refs/heads/${branch}`]);
+    if (existing.ok) return existing.stdout.trim();
+    const base = await this.resolveRef(fromRef);
+    const shas = [];
+    for (const pick of picks) shas.push(await this.resolveRef(pick));
+    // Cherry-pick in a throw-away worktree, so the repository's own checkout is never touched.
+    const dir = await mkdtemp(join(tmpdir(), 'trainyard-hotfix-'));
+    try {
+      const add = await this.git(['worktree', 'add', '--detach', dir, base]);
+      if (!add.ok) throw new TrainyardError('FORGE_UNAVAILABLE', `cannot prepare hotfix ${branch}: ${add.stderr.trim()}`, 'Retried automatically.');
+      for (const sha of shas) {
+        const picked = await this.gitIn(dir, ['cherry-pick', '-x', '--allow-empty', sha]);
+        if (!picked.ok) {
+          await this.gitIn(dir, ['cherry-pick', '--abort']);
+          throw new TrainyardError('CHERRY_PICK_CONFLICT', `cherry-picking ${sha.slice(0, 12)} onto ${fromRef} conflicts`, 'Resolve it by hand on a branch and tag that commit (trainyard tag <service> --from <sha>).');
+        }
+      }
+      const head = (await this.gitIn(dir, ['rev-parse', 'HEAD'])).stdout.trim();
+      await this.git(['update-ref', `refs/heads/${branch}`, head, '']);
+      return head;
+    } finally {
+      await this.git(['worktree', 'remove', '--force', dir]);
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  private async gitIn(dir: string, args: string[]): Promise<{ ok: boolean; stdout: string; stderr: string }> {
+    return this.git(['-c', `safe.directory=${dir}`, '-C', dir, ...args]);
   }
 }

@@ -17,6 +17,7 @@ export interface FakeWorld {
   notifications: Notification[];
   tags: Map<string, string>;
   changelogs: { service: string; tag: string; previousTag?: string }[];
+  hotfixes: { service: string; branch: string; fromTag: string; picks: string[] }[];
   running: Record<EnvironmentName, string | null>;
   /** Decides each deploy: return normally to succeed, throw to fail. */
   onDeploy: (req: DeployRequest, attempt: number) => Promise<void>;
@@ -42,6 +43,7 @@ export function fakeWorld(): FakeWorld {
     notifications: [],
     tags: new Map(),
     changelogs: [],
+    hotfixes: [],
     running: { staging: null, production: 'api/v2024.09.30.1' },
     onDeploy: async () => undefined,
     onCheck: () => ({ passed: true, summary: 'ok' }),
@@ -64,8 +66,12 @@ export async function hangUntilCancelled(): Promise<never> {
 export function fakeActivities(world: FakeWorld, trainPolicy: TrainPolicy, client: Client, taskQueue: string): TrainActivities {
   // Errors cross the boundary as the worker's do: through the one translation point.
   return translated<TrainActivities>({
-    signalLedger: ledgerSignaller(client, taskQueue),
+    signalLedger: ledgerSignaller(client, taskQueue, () => trainPolicy.operators),
     supersedeTrain: trainSuperseder(client),
+    async prepareHotfix(req) {
+      world.hotfixes.push(req);
+      return 'h0tf1x0000000000000000000000000000000002';
+    },
     async publishChangelog(req) {
       world.changelogs.push(req);
       return { url: `file:///releases/${req.tag}.md`, commits: 3, truncated: false, ...(req.previousTag ? { fromTag: req.previousTag } : {}) };

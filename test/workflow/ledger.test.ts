@@ -224,6 +224,31 @@ describe('environment ledger', () => {
     });
   });
 
+  it('a hotfix freezes production for the scheduled train, goes out first, and the train follows', async () => {
+    await withService(() => undefined, async ({ service, taskQueue, world, policy: p }) => {
+      const scheduled = await startTrain(env, { service, tag: `${service}/v2024.10.03.1`, taskQueue, policy: p, releaseInMs: 4_000 });
+      await reach(scheduled, 'awaiting-release');
+      const cut = await env.client.workflow.execute('cutRelease', {
+        workflowId: `cut/${service}-hotfix`,
+        taskQueue,
+        args: [{ service, startedBy: 'oncall', hotfix: { fromTag: `${service}/v2024.10.02.1`, picks: ['abc1234'] } }],
+      });
+      expect(cut.tag).toBe(`${service}/v2024.10.02.2`);
+      expect(world.hotfixes).toEqual([{ service, branch: `hotfix/${service}/v2024.10.02.2`, fromTag: `${service}/v2024.10.02.1`, picks: ['abc1234'] }]);
+      const hotfix = env.client.workflow.getHandle(cut.trainId);
+      const frozen = await until(scheduled, (s) => s.freezes.production?.frozen === true, 'the hotfix freeze');
+      expect(frozen.freezes.production?.reason).toBe(`hotfix ${cut.tag} in progress`);
+      expect((await finished(hotfix)).stage).toBe('released');
+      const after = await finished(scheduled);
+      expect(after.stage).toBe('released');
+      const production = world.deploys.filter((d) => d.environment === 'production').map((d) => d.tag);
+      expect(production).toEqual([cut.tag, `${service}/v2024.10.03.1`]);
+      const ledger = await env.client.workflow.getHandle(ledgerId(service, 'production')).query(ledgerQuery);
+      expect(ledger.frozen.frozen).toBe(false);
+      await recordHistory('hotfix freezes the scheduled train', hotfix);
+    });
+  });
+
   it('continues as new well before the history limit and keeps its state', async () => {
     const service = `svc${++counter}`;
     const taskQueue = `ledger-test-${counter}`;

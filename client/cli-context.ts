@@ -1,0 +1,38 @@
+/** What every `trainyard` command needs: who the operator is, the task queue, a client. */
+import type { Client } from '@temporalio/client';
+import { existsSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { TrainyardError } from '../domain/errors.js';
+import { configPath, loadConfigFile } from './config-file.js';
+import { connectClient, operatorTarget } from './temporal.js';
+
+/** A failure the CLI reports in one line (plus a hint) and exits 1 for. */
+export class Rejected extends Error {}
+
+export function operator(flag: string | undefined): string {
+  return flag ?? process.env.TRAINYARD_OPERATOR ?? userInfo().username;
+}
+
+export function taskQueue(configFlag: string | undefined): string {
+  const path = configPath(configFlag);
+  return existsSync(path) ? loadConfigFile(path).config.temporal.taskQueue : 'trainyard';
+}
+
+export async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
+  let client: Client;
+  const target = operatorTarget();
+  try {
+    client = await connectClient(target);
+  } catch (err) {
+    throw new TrainyardError(
+      'FORGE_UNAVAILABLE',
+      `cannot reach Temporal at ${target.address} (${(err as Error).message})`,
+      'Is `npm start` (or your Temporal cluster) running? Set TEMPORAL_ADDRESS to use another cluster.',
+    );
+  }
+  try {
+    return await fn(client);
+  } finally {
+    await client.connection.close();
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * The operator commands around environment ledgers, end to end on the real dev server with a real
+ * worker and the demo's real processes: freeze, unfreeze, env, promote --override-freeze, rerun-e2e.
+ * The tests run in order and share one installation (one train: each takes tens of seconds).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TrainStatus } from '../../domain/train.js';
+import type { LedgerView } from '../../client/ledgers.js';
+import { startDemoEnv, type DemoEnv } from '../helpers/demo-env.js';
+
+// Appended to the demo service's block: alice may do everything, bob only promote.
+const OPERATORS = `    operators:
+      - { name: alice, rights: [promote, abort, freeze, override-freeze] }
+      - { name: bob, rights: [promote] }
+`;
+
+let demo: DemoEnv;
+let trainId: string;
+let tag: string;
+
+beforeAll(async () => {
+  demo = await startDemoEnv(OPERATORS);
+});
+afterAll(async () => {
+  await demo?.stop();
+});
+
+async function ok(args: string[]): Promise<string> {
+  const out = await demo.cli(args);
+  expect(out.code, `${args.join(' ')}: ${out.stderr}`).toBe(0);
+  return out.stdout;
+}
+
+async function fails(args: string[], code: number, stderr: RegExp): Promise<void> {
+  const out = await demo.cli(args);
+  expect(out.stderr).toMatch(stderr);
+  expect(out.code, `${args.join(' ')}: ${out.stdout}${out.stderr}`).toBe(code);
+}
+
+async function statusOf(train: string): Promise<TrainStatus> {
+  return JSON.parse(await ok(['status', train, '--json'])) as TrainStatus;
+}
+
+async function ledgerOf(environment = 'production'): Promise<LedgerView> {
+  return JSON.parse(await ok(['env', 'demo', '--env', environment, '--json'])) as LedgerView;
+}
+
+async function waitForStage(train: string, stage: string, timeoutMs = 45_000): Promise<TrainStatus> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = await statusOf(train);
+    if (status.stage === stage) return status;
+    if (Date.now() > deadline) throw new Error(`train ${train} stayed in ${status.stage}: ${JSON.stringify(status)}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+async function versionAt(port: number): Promise<string> {
+  const body = (await (await fetch(`http://127.0.0.1:${port}/version`)).json()) as { version: string };
+  return body.version;
+}
+
+describe('operating environments through the CLI', () => {
+  it('freezes production before any train has run, and shows it', async () => {
+    expect(await ok(['env', 'demo'])).toMatch(/demo production: no train has deployed here and nobody has frozen it yet/);
+    await fails(['env', 'nosuch'], 1, /there is no production ledger of "nosuch", and it is not a service of .*trainyard\.yaml\nServices there: demo/);
+
+    // No ledger exists yet: the CLI applies the config's rights before creating one.
+    await fails(['freeze', 'demo', '--reason', 'x', '--as', 'bob'], 1, /^freeze rejected: "bob" does not have the "freeze" right on service demo \(per .*trainyard\.yaml\)/);
+    await fails(['freeze', 'demo', '--reason', 'x', '--until', 'tomorrow', '--as', 'alice'], 2, /"tomorrow" is neither an ISO time .* nor a duration \(90m, 2h, 3d/);
+    await fails(['freeze', 'demo', '--reason', 'x', '--until', '2000-01-01T00:00:00Z', '--as', 'alice'], 2, /2000-01-01T00:00:00Z is in the past/);
+    await fails(['freeze', 'demo', '--reason', 'x', '--env', 'prod'], 2, /Allowed choices are production, staging, all/);
+
+    const before = Date.now();
+    expect(await ok(['freeze', 'demo', '--reason', 'incident 42', '--until', '2h', '--as', 'alice'])).toMatch(
+      /^froze demo production \(by alice: incident 42\) until \d{4}-\d{2}-\d{2} \d{2}:\d{2} /,
+    );
+
+    const ledger = await ledgerOf();
+    expect(ledger.frozen).toMatchObject({ frozen: true, by: 'alice', reason: 'incident 42' });
+    expect(ledger.frozen.until).toBeGreaterThanOrEqual(before + 2 * 3_600_000 - 1_000);
+    expect(ledger.frozen.until).toBeLessThanOrEqual(Date.now() + 2 * 3_600_000);
+    // The ledger the CLI created got the config's operators: it enforces them itself from now on.
+    expect(ledger.operators?.map((o) => o.name)).toEqual(['alice', 'bob']);
+    const text = await ok(['env', 'demo']);
+    expect(text).toMatch(/Freeze\s+frozen by alice: incident 42; since .*, until \d{4}-\d{2}-\d{2}/);
+    expect(text).toMatch(/Lock\s+free/);
+    expect(text).toContain('No deployments recorded yet.');
+  });
+
+  it('a frozen production rejects promote; an operator with the right promotes through it', { timeout: 120_000 }, async () => {
+    const started = await ok(['start', 'demo', '--as', 'alice']);
+    trainId = /started (train\/demo\/\S+)/.exec(started)?.[1] ?? '';
+    tag = trainId.slice('train/demo/'.length);
+    expect(tag).toMatch(/^demo\/v\d{4}\.\d{2}\.\d{2}\.1$/);
+
+    // Staging is not frozen: the train gets as far as waiting for its release time.
+    const waiting = await waitForStage(trainId, 'awaiting-release');
+    expect(waiting.freezes.production).toMatchObject({ frozen: true, by: 'alice' });
+
+    await fails(['rerun-e2e', 'demo', '--reason', 'flaky', '--as', 'alice'], 1, new RegExp(`^rerun-e2e rejected: train ${trainId} is not waiting after failed E2E \\(stage: awaiting-release\\)`));
+    await fails(
+      ['promote', 'demo', '--reason', 'ship it', '--as', 'alice'],
+      1,
+      /^promote rejected: production is frozen by alice: incident 42 .*override-freeze right.*\nWith the override-freeze right: trainyard promote train\/demo\/\S+ --override-freeze --reason/,
+    );
+
+    // The train has subscribed: the ledger now knows the operators and enforces them itself.
+    expect((await ledgerOf()).operators?.map((o) => o.name)).toEqual(['alice', 'bob']);
+    await fails(['freeze', 'demo', '--reason', 'x', '--as', 'bob'], 1, /^freeze rejected: "bob" does not have the "freeze" right on service demo\n?$/);
+    await fails(['promote', 'demo', '--reason', 'ship it', '--override-freeze', '--as', 'bob'], 1, /promote rejected: "bob" does not have the "override-freeze" right/);
+
+    expect(await ok(['promote', 'demo', '--reason', 'hotfix for incident 42', '--override-freeze', '--as', 'alice'])).toContain(
+      'by alice: hotfix for incident 42, overriding the production freeze',
+    );
+    const released = await waitForStage(trainId, 'released');
+    expect(await versionAt(demo.ports.production)).toBe(tag);
+    expect(released.actions).toMatchObject([{ kind: 'promote', by: 'alice', overrideFreeze: true }]);
+
+    // The override does not end the freeze; the deployment is recorded.
+    const ledger = await ledgerOf();
+    expect(ledger.frozen.frozen).toBe(true);
+    expect(ledger.deployments).toMatchObject([{ tag, trainId, outcome: 'verified', by: 'alice' }]);
+    const text = await ok(['env', 'demo']);
+    expect(text).toMatch(new RegExp(`${tag.replace(/\./g, '\\.')}\\s+verified\\s+alice\\s+${trainId.replace(/\./g, '\\.')}`));
+    expect(await ok(['env', 'demo', '--env', 'staging'])).toMatch(/Freeze\s+not frozen[\s\S]*verified\s+alice/);
+  });
+
+  it('unfreezes, and says so when there is nothing to unfreeze', async () => {
+    expect(await ok(['unfreeze', 'demo', '--reason', 'incident over', '--as', 'alice'])).toMatch(/^unfroze demo production \(by alice: incident over\)/);
+    expect((await ledgerOf()).frozen).toEqual({ frozen: false });
+    await fails(['unfreeze', 'demo', '--reason', 'again', '--as', 'alice'], 1, /^unfreeze rejected: demo production is not frozen/);
+    await fails(['unfreeze', 'demo', '--reason', 'x', '--as', 'alice', '--env', 'staging'], 1, /^unfreeze rejected: demo staging is not frozen/);
+    await fails(['unfreeze', 'nosuch', '--reason', 'x'], 1, /there is no production ledger of "nosuch", and it is not a service of/);
+    await fails(['unfreeze', 'demo'], 2, /--reason/);
+  });
+
+  it('freezes and unfreezes both environments at once', async () => {
+    const frozen = await ok(['freeze', 'demo', '--env', 'all', '--reason', 'end of quarter', '--as', 'alice']);
+    expect(frozen).toMatch(/froze demo staging \(by alice: end of quarter\) until someone unfreezes it/);
+    expect(frozen).toMatch(/froze demo production \(by alice: end of quarter\) until someone unfreezes it/);
+    expect((await ledgerOf('staging')).frozen).toMatchObject({ frozen: true, reason: 'end of quarter' });
+    await fails(['freeze', 'demo', '--env', 'all', '--reason', 'x', '--as', 'bob'], 1, /freeze rejected in staging: "bob" does not have the "freeze" right on service demo\nfreeze rejected in production: "bob"/);
+
+    await ok(['unfreeze', 'demo', '--env', 'production', '--reason', 'prod is fine', '--as', 'alice']);
+    const unfrozen = await ok(['unfreeze', 'demo', '--env', 'all', '--reason', 'quarter closed', '--as', 'alice']);
+    expect(unfrozen).toMatch(/unfroze demo staging/);
+    expect(unfrozen).toMatch(/demo production is not frozen/);
+    await fails(['unfreeze', 'demo', '--env', 'all', '--reason', 'x', '--as', 'alice'], 1, /unfreeze rejected: demo is not frozen in staging or production/);
+  });
+});

@@ -1,0 +1,79 @@
+/**
+ * The seed's manual re-tag and a hotfix, end to end through the CLI on the dev server, with real
+ * git (cherry-picks on a hotfix branch) and the demo's real processes.
+ */
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { commitChange } from '../../demo/demo.js';
+import type { TrainStatus } from '../../domain/train.js';
+import { startDemoEnv, type DemoEnv } from '../helpers/demo-env.js';
+
+let demo: DemoEnv;
+beforeAll(async () => {
+  demo = await startDemoEnv();
+});
+afterAll(async () => {
+  await demo?.stop();
+});
+
+const git = (...args: string[]) => execFileSync('git', ['-C', join(demo.dir, 'repo'), ...args], { encoding: 'utf8' }).trim();
+
+async function waitForStage(train: string, stage: string): Promise<TrainStatus> {
+  const deadline = Date.now() + 45_000;
+  for (;;) {
+    const out = await demo.cli(['status', train, '--json']);
+    const status = JSON.parse(out.stdout) as TrainStatus;
+    if (status.stage === stage) return status;
+    if (Date.now() > deadline) throw new Error(`${train} stayed in ${status.stage}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+describe('re-tag and hotfix through the CLI', () => {
+  it('tag --from <sha> supersedes the active train with the next tag', async () => {
+    const first = await demo.cli(['start', 'demo']);
+    const firstId = /started (\S+)/.exec(first.stdout)![1]!;
+    await waitForStage(firstId, 'awaiting-release');
+    const fix = commitChange(demo.dir, 'Revert the broken banner');
+    const retag = await demo.cli(['tag', 'demo', '--from', fix, '--reason', 'banner regression', '--as', 'oncall']);
+    expect(retag.code, retag.stderr).toBe(0);
+    const secondId = /started (\S+)/.exec(retag.stdout)![1]!;
+    expect(secondId).toBe(firstId.replace(/\.1$/, '.2'));
+    expect((await waitForStage(firstId, 'superseded')).stages.at(-1)?.note).toContain('oncall: banner regression');
+    expect(git('rev-list', '-n', '1', secondId.slice('train/demo/'.length))).toBe(fix);
+    await waitForStage(secondId, 'awaiting-release');
+    const promoted = await demo.cli(['promote', secondId, '--reason', 'ship the fix']);
+    expect(promoted.code, promoted.stderr).toBe(0);
+    await waitForStage(secondId, 'released');
+
+    const tooLate = await demo.cli(['tag', 'demo', '--from', fix, '--reason', 'again']);
+    expect(tooLate.code).toBe(0); // no active train: a plain new tag
+  });
+
+  it('hotfix --from <production tag> --pick <sha> cherry-picks onto a hotfix branch and releases it', async () => {
+    // Abort what the last test left running, so production holds the released .2.
+    for (const line of (await demo.cli(['status'])).stdout.split('\n').slice(1)) {
+      const id = line.split(/\s+/)[0];
+      if (id) await demo.cli(['abort', id, '--reason', 'clean up']);
+    }
+    const production = (await (await fetch(`http://127.0.0.1:${demo.ports.production}/version`)).json()) as { version: string };
+    const urgent = commitChange(demo.dir, 'Fix the payment timeout');
+    const hotfix = await demo.cli(['hotfix', 'demo', '--from', production.version, '--pick', urgent, '--as', 'oncall']);
+    expect(hotfix.code, hotfix.stderr).toBe(0);
+    const id = /started hotfix (\S+)/.exec(hotfix.stdout)![1]!;
+    const tag = id.slice('train/demo/'.length);
+    // .3 was taken by the previous test's plain tag: a hotfix takes the next free number.
+    expect(tag).toBe(production.version.replace(/\.2$/, '.4'));
+    const released = await waitForStage(id, 'released');
+    expect(released.versions.production).toBe(tag);
+    // The tagged commit is the production tag plus the cherry-pick, nothing else from main.
+    expect(git('rev-parse', `${tag}^{commit}^`)).toBe(git('rev-parse', `${production.version}^{commit}`));
+    expect(git('log', '-1', '--format=%s', `${tag}^{commit}`)).toBe('Fix the payment timeout');
+    expect(git('rev-parse', `refs/heads/hotfix/${tag}`)).toBe(git('rev-parse', `${tag}^{commit}`));
+
+    const bad = await demo.cli(['hotfix', 'demo', '--from', 'not-a-release', '--pick', urgent]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/cut rejected: .*does not follow the format/);
+  });
+});
