@@ -30,6 +30,7 @@ import {
   freezeChangedSignal,
   freezeUpdate,
   hotfixFreezeSignal,
+  incidentFreezeSignal,
   ledgerQuery,
   lockGrantedSignal,
   releaseLockSignal,
@@ -90,6 +91,12 @@ export async function environmentLedger(input: LedgerInput): Promise<void> {
   });
   setHandler(hotfixFreezeSignal, ({ trainId, tag, by }) => {
     if (hotfixFreeze(state, trainId, tag, by, Date.now())) freezeChanged = true;
+    touch();
+  });
+  setHandler(incidentFreezeSignal, ({ by, reason }) => {
+    // Replaces any other freeze: nothing may deploy until a person has looked.
+    state.freeze = { by, reason, at: Date.now() };
+    freezeChanged = true;
     touch();
   });
   setHandler(subscribeSignal, ({ trainId, operators }) => {

@@ -24,6 +24,8 @@ export const requestLockSignal = defineSignal<[LockRequest]>('requestLock');
 export const releaseLockSignal = defineSignal<[{ trainId: string; deployments: DeploymentRecord[] }]>('releaseLock');
 /** A hotfix train freezes the environment for everyone else until it releases its lock. */
 export const hotfixFreezeSignal = defineSignal<[{ trainId: string; tag: string; by: string }]>('hotfixFreeze');
+/** A failed rollback freezes the environment until a person unfreezes it (not owned by the train). */
+export const incidentFreezeSignal = defineSignal<[{ by: string; reason: string }]>('incidentFreeze');
 export const subscribeSignal = defineSignal<[Subscription]>('subscribe');
 export const freezeUpdate = defineUpdate<FreezeView, [FreezeRequest]>('freeze');
 export const unfreezeUpdate = defineUpdate<FreezeView, [{ by: string; reason: string }]>('unfreeze');

@@ -294,7 +294,8 @@ class Train {
       if (isCancellation(err)) throw err;
       const why = failureMessage(err);
       this.report.markFailed(`rollback to ${previous.tag} failed: ${why}`);
-      await this.report.tell('rollback-failed', `ROLLBACK FAILED: production may be running the broken ${tag}; rolling back to ${previous.tag} failed: ${why}`);
+      await this.ledgers.freezeForIncident('production', `rollback of ${tag} to ${previous.tag} failed; check production, then unfreeze`);
+      await this.report.tell('rollback-failed', `ROLLBACK FAILED: production may be running the broken ${tag}; rolling back to ${previous.tag} failed: ${why}. Production is frozen until someone unfreezes it.`);
       return [];
     }
   }

@@ -7,7 +7,7 @@ import { ledgerId } from '../domain/ids.js';
 import type { DeploymentRecord, FreezeView } from '../domain/ledger.js';
 import type { EnvironmentName, TrainInput } from '../domain/train.js';
 import { forge } from './activity-options.js';
-import { freezeChangedSignal, lockGrantedSignal, lockQueuedSignal, releaseLockSignal } from './ledger-messages.js';
+import { freezeChangedSignal, incidentFreezeSignal, lockGrantedSignal, lockQueuedSignal, releaseLockSignal } from './ledger-messages.js';
 
 export interface LockGrant {
   /** The last verified version of the environment other than ours: the rollback target. */
@@ -54,6 +54,12 @@ export class LedgerLink {
     await forge.signalLedger.executeWithOptions({ summary: `Freeze production for hotfix ${this.input.tag}` }, [
       { service: this.input.service, environment: 'production', signal: 'hotfixFreeze', payload: { trainId: this.trainId, tag: this.input.tag, by } },
     ]);
+  }
+
+  /** After a failed rollback: freeze the environment until a person unfreezes it. */
+  async freezeForIncident(environment: EnvironmentName, reason: string): Promise<void> {
+    const ledger = this.ledger(environment);
+    await reliably(environment, () => ledger.signal(incidentFreezeSignal, { by: this.trainId, reason }));
   }
 
   /** Ends a hotfix's freeze if the train ends before (or without) releasing the production lock. */

@@ -3,6 +3,8 @@
  * take milliseconds, and each test drives one path of the process.
  */
 import { Context } from '@temporalio/activity';
+import { ledgerId } from '../../domain/ids.js';
+import { ledgerQuery } from '../../workflows/ledger-messages.js';
 import type { WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -134,7 +136,9 @@ describe('releaseTrain', () => {
         const result: TrainStatus = await handle.result();
         expect(result.stage).toBe('failed');
         expect(result.error).toContain('image pull failed');
-        expect(world.notifications.find((n) => n.event === 'rollback-failed')?.text).toMatch(/ROLLBACK FAILED/);
+        expect(world.notifications.find((n) => n.event === 'rollback-failed')?.text).toMatch(/ROLLBACK FAILED.*Production is frozen/);
+        const ledger = await env.client.workflow.getHandle(ledgerId(result.service, 'production')).query(ledgerQuery);
+        expect(ledger.frozen).toMatchObject({ frozen: true, reason: expect.stringContaining('failed; check production, then unfreeze') });
       },
     );
   });
