@@ -8,6 +8,7 @@ import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TrainyardConfig } from '../domain/config.js';
+import type { LedgerConfig } from '../domain/ledger.js';
 import { TrainyardError } from '../domain/errors.js';
 import type { TrainPolicy } from '../domain/train.js';
 import { readVersion } from './checks/http.js';
@@ -69,9 +70,15 @@ export function trainPolicyOf(config: TrainyardConfig, service: string): TrainPo
   return policy;
 }
 
+export function ledgerConfigOf(config: TrainyardConfig, service: string): LedgerConfig {
+  const s = config.services[service];
+  if (!s) return {};
+  return { ...(s.operators ? { operators: s.operators } : {}), freezeWindows: s.freezeWindows, timeZone: s.release.timeZone };
+}
+
 export function createActivities({ config, drivers, client }: ActivityDeps): TrainActivities {
   return translated<TrainActivities>({
-    signalLedger: ledgerSignaller(client, config.temporal.taskQueue, (service) => config.services[service]?.operators),
+    signalLedger: ledgerSignaller(client, config.temporal.taskQueue, (service) => ledgerConfigOf(config, service)),
     publishChangelog: changelogPublisher(client, drivers),
     supersedeTrain: trainSuperseder(client),
     async trainPolicy({ service }) {

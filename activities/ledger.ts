@@ -5,25 +5,31 @@
  */
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { TrainyardError } from '../domain/errors.js';
+import type { LedgerConfig } from '../domain/ledger.js';
 import type { LedgerInput } from '../workflows/environmentLedger.js';
+import { configureSignal } from '../workflows/ledger-messages.js';
 import { supersedeUpdate } from '../workflows/messages.js';
 import { ledgerId } from '../domain/ids.js';
 import { SERVICE } from '../workflows/search-attributes.js';
 import type { LedgerSignal } from './types.js';
 
-/** `operatorsOf` gives a ledger the service's rights from the config when this creates it. */
-export function ledgerSignaller(client: Client, taskQueue: string, operatorsOf: (service: string) => LedgerInput['operators'] = () => undefined) {
+/**
+ * Each message goes after a `configure` signal carrying the service's current config (rights,
+ * freeze windows), so a config change reaches running ledgers with the next message.
+ */
+export function ledgerSignaller(client: Client, taskQueue: string, configOf: (service: string) => LedgerConfig = () => ({})) {
   return async function signalLedger({ service, environment, signal, payload }: LedgerSignal): Promise<void> {
-    const operators = operatorsOf(service);
-    await client.workflow.signalWithStart('environmentLedger', {
+    const config = configOf(service);
+    const handle = await client.workflow.signalWithStart('environmentLedger', {
       workflowId: ledgerId(service, environment),
       taskQueue,
-      args: [{ service, environment, ...(operators ? { operators } : {}) }],
-      signal,
-      signalArgs: [payload],
+      args: [{ service, environment, config } satisfies LedgerInput],
+      signal: configureSignal,
+      signalArgs: [config],
       typedSearchAttributes: [{ key: SERVICE, value: service }],
       staticSummary: `Environment ledger of ${service} ${environment}: deploy lock, freeze, deployed versions`,
     });
+    await handle.signal(signal, payload as never);
   };
 }
 

@@ -140,7 +140,7 @@ export async function freezeLedger(client: Client, ctx: ServiceContext, environm
       startWorkflowOperation: new WithStartWorkflowOperation<typeof environmentLedger>('environmentLedger', {
         workflowId: ledgerId(service, environment),
         taskQueue: ctx.taskQueue,
-        args: [{ service, environment, ...(ctx.operators ? { operators: ctx.operators } : {}) }],
+        args: [{ service, environment, config: { ...(ctx.operators ? { operators: ctx.operators } : {}) } }],
         workflowIdConflictPolicy: 'USE_EXISTING',
         typedSearchAttributes: [{ key: SERVICE, value: service }],
         staticSummary: `Environment ledger of ${service} ${environment}: deploy lock, freeze, deployed versions`,

@@ -78,6 +78,21 @@ const environment = z.strictObject({
 
 export const RIGHTS = ['promote', 'abort', 'freeze', 'override-freeze', 'rollback'] as const;
 
+const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date, YYYY-MM-DD');
+const clock = () => checked((t) => (parseClock(t) ? undefined : `"${t}" is not HH:mm (24-hour)`));
+
+/** A recurring freeze ("Friday 16:00 to Monday 00:00") or a date range, in the service's zone. */
+const freezeWindow = z
+  .strictObject({
+    reason: z.string().min(1).max(200),
+    days: z.array(z.enum(WEEKDAYS)).min(1).optional(),
+    from: clock().optional(),
+    to: clock().optional(),
+    dates: z.strictObject({ from: isoDate, to: isoDate }).optional(),
+    environments: z.array(z.enum(['staging', 'production'])).min(1).default(['production']),
+  })
+  .refine((w) => !(w.dates && (w.days || w.from || w.to)), 'give either dates, or days/from/to, not both');
+
 /** A string field checked by a function that returns the problem (or undefined); runs even when siblings fail. */
 function checked(check: (value: string) => string | undefined) {
   return z.string().superRefine((value, ctx) => {
@@ -101,6 +116,8 @@ const service = z.strictObject({
   environments: z.strictObject({ staging: environment, production: environment }),
   /** Who may act on this service's trains. Absent: anyone may (fine for a demo, not for production). */
   operators: z.array(z.strictObject({ name: z.string().min(1).max(100), rights: z.array(z.enum(RIGHTS)).min(1) })).optional(),
+  /** Recurring deploy freezes; an operator with override-freeze can still promote through one. */
+  freezeWindows: z.array(freezeWindow).default([]),
   /** How long a train waits for a release manager's decision before it expires. */
   decisionDeadlineHours: z.number().positive().max(24 * 60).default(24 * 7),
   notify: z.array(notifier).default([{ kind: 'log' }]),

@@ -7,6 +7,7 @@
  * these and carries the state across continue-as-new.
  */
 import type { Right } from './config.js';
+import { nextWindowChange, windowFreezeAt, type FreezeWindow } from './freeze-windows.js';
 import type { EnvironmentName } from './train.js';
 
 export interface LockRequest {
@@ -52,6 +53,23 @@ export interface LedgerState {
   /** Trains told about freeze changes (their validators need the freeze state synchronously). */
   subscribers: string[];
   operators?: { name: string; rights: Right[] }[];
+  /** Recurring freezes from the config, in `timeZone`. */
+  windows?: FreezeWindow[];
+  timeZone?: string;
+}
+
+/** What a ledger takes from the service's config (sent with every message, so changes arrive). */
+export interface LedgerConfig {
+  operators?: { name: string; rights: Right[] }[];
+  freezeWindows?: FreezeWindow[];
+  timeZone?: string;
+}
+
+export function configure(state: LedgerState, config: LedgerConfig): void {
+  if (config.operators) state.operators = config.operators;
+  else delete state.operators;
+  state.windows = config.freezeWindows ?? [];
+  if (config.timeZone) state.timeZone = config.timeZone;
 }
 
 export const MAX_DEPLOYMENTS = 100;
@@ -60,16 +78,36 @@ export function initialLedger(service: string, environment: EnvironmentName): Le
   return { service, environment, queue: [], deployments: [], subscribers: [] };
 }
 
-/** The active freeze at `now`, if any (an expired one is not active). */
-export function activeFreeze(state: LedgerState, now: number): Freeze | undefined {
+/** The operator's (or a hotfix's, or an incident's) freeze, unless it has expired. */
+export function manualFreeze(state: LedgerState, now: number): Freeze | undefined {
   const f = state.freeze;
   return f && (f.until === undefined || f.until > now) ? f : undefined;
 }
 
-/** Queues a request once (a retried request is not queued twice). */
+/** The active freeze at `now`: a manual one, else a freeze window of the config. */
+export function activeFreeze(state: LedgerState, now: number): Freeze | undefined {
+  const manual = manualFreeze(state, now);
+  if (manual || !state.windows?.length) return manual;
+  const window = windowFreezeAt(state.windows, state.timeZone ?? 'UTC', state.environment, now);
+  return window && { by: 'freeze window', reason: window.reason, at: now, until: window.until };
+}
+
+/** When the freeze state next changes by itself (a manual freeze ends, a window starts or ends). */
+export function nextFreezeChange(state: LedgerState, now: number): number | undefined {
+  const candidates = [manualFreeze(state, now)?.until, state.windows?.length ? nextWindowChange(state.windows, state.timeZone ?? 'UTC', state.environment, now) : undefined];
+  const times = candidates.filter((t): t is number => t !== undefined && t > now);
+  return times.length > 0 ? Math.min(...times) : undefined;
+}
+
+/**
+ * Queues a request once (a retried request is not queued twice). A repeated request may only add
+ * the right to bypass a freeze (an override-freeze promote of a train already waiting).
+ */
 export function enqueue(state: LedgerState, req: LockRequest): void {
-  if (state.holder?.trainId === req.trainId || state.queue.some((q) => q.trainId === req.trainId)) return;
-  state.queue.push(req);
+  if (state.holder?.trainId === req.trainId) return;
+  const queued = state.queue.find((q) => q.trainId === req.trainId);
+  if (queued) queued.bypassFreeze = queued.bypassFreeze || req.bypassFreeze;
+  else state.queue.push(req);
 }
 
 /**

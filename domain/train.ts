@@ -143,6 +143,19 @@ export function isFinal(stage: Stage): boolean {
   return FINAL_STAGES.includes(stage);
 }
 
+/** The train's status for searching: `running`, `waiting`, or how it ended. */
+export function statusOf(stage: Stage): string {
+  if (isFinal(stage)) return stage;
+  return stage.startsWith('awaiting-') ? 'waiting' : 'running';
+}
+
+/** The environment a train in `stage` works on; the previous one while it waits. */
+export function environmentOf(stage: Stage, previous: EnvironmentName | undefined): EnvironmentName | undefined {
+  if (stage === 'staging' || stage === 'e2e') return 'staging';
+  if (['production', 'rolling-back', 'released', 'rolled-back'].includes(stage)) return 'production';
+  return previous;
+}
+
 /** Reasons and identities end up in history and notifications: keep them bounded. */
 export const MAX_REASON_LENGTH = 2_000;
 export const MAX_OPERATOR_LENGTH = 100;

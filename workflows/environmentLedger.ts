@@ -14,21 +14,26 @@ import {
 } from '@temporalio/workflow';
 import {
   activeFreeze,
+  configure,
   enqueue,
   freezeView,
   grant,
   hotfixFreeze,
   initialLedger,
+  manualFreeze,
+  nextFreezeChange,
   nextGrant,
   release,
   stableVersion,
   waitReason,
+  type LedgerConfig,
   type LedgerState,
 } from '../domain/ledger.js';
 import { authorisationProblem, requestProblem, type EnvironmentName } from '../domain/train.js';
 import {
   freezeChangedSignal,
   freezeUpdate,
+  configureSignal,
   hotfixFreezeSignal,
   incidentFreezeSignal,
   ledgerQuery,
@@ -46,8 +51,8 @@ export interface LedgerInput {
   environment: EnvironmentName;
   /** Carried across continue-as-new. */
   state?: LedgerState;
-  /** The service's operators from the config, given by whoever creates the ledger. */
-  operators?: LedgerState['operators'];
+  /** The service's config as whoever creates the ledger knows it (later: the `configure` signal). */
+  config?: LedgerConfig;
   /** Continue-as-new after this many history events (tests set it low). */
   maxHistoryEvents?: number;
 }
@@ -70,9 +75,10 @@ function parseUntil(until: FreezeRequest['until'], now: number): number | undefi
 
 export async function environmentLedger(input: LedgerInput): Promise<void> {
   const state = input.state ?? initialLedger(input.service, input.environment);
-  if (!input.state && input.operators) state.operators = input.operators;
+  if (!input.state && input.config) configure(state, input.config);
   let changed = true;
   let freezeChanged = false;
+  let lastFreeze = '';
   const touch = () => (changed = true);
 
   setHandler(ledgerQuery, () => ({ ...state, frozen: freezeView(state, Date.now()) }));
@@ -91,6 +97,10 @@ export async function environmentLedger(input: LedgerInput): Promise<void> {
   });
   setHandler(hotfixFreezeSignal, ({ trainId, tag, by }) => {
     if (hotfixFreeze(state, trainId, tag, by, Date.now())) freezeChanged = true;
+    touch();
+  });
+  setHandler(configureSignal, (config) => {
+    configure(state, config);
     touch();
   });
   setHandler(incidentFreezeSignal, ({ by, reason }) => {
@@ -136,7 +146,12 @@ export async function environmentLedger(input: LedgerInput): Promise<void> {
     {
       validator: (req) => {
         rejectIf(requestProblem(req) ?? authorisationProblem(state, req.by, 'freeze'));
-        if (!activeFreeze(state, Date.now())) throw new Error(`${state.service} ${state.environment} is not frozen`);
+        const now = Date.now();
+        if (!manualFreeze(state, now)) {
+          const window = activeFreeze(state, now);
+          if (window) throw new Error(`${state.service} ${state.environment} is in the config's freeze window "${window.reason}"; promote with override-freeze, or change the config`);
+          throw new Error(`${state.service} ${state.environment} is not frozen`);
+        }
       },
     },
   );
@@ -185,11 +200,14 @@ export async function environmentLedger(input: LedgerInput): Promise<void> {
 
   const maxEvents = input.maxHistoryEvents ?? DEFAULT_MAX_HISTORY_EVENTS;
   for (;;) {
-    const expiry = activeFreeze(state, Date.now())?.until;
-    await condition(() => changed || freezeChanged, expiry !== undefined ? Math.max(1, expiry - Date.now()) : undefined);
+    const next = nextFreezeChange(state, Date.now());
+    await condition(() => changed || freezeChanged, next !== undefined ? Math.max(1, next - Date.now()) : undefined);
     changed = false;
-    if (state.freeze && !activeFreeze(state, Date.now())) {
-      state.freeze = undefined; // expired
+    if (state.freeze && !manualFreeze(state, Date.now())) state.freeze = undefined; // expired
+    // Tell trains whenever what they see changed: a freeze set or lifted, a window started or ended.
+    const view = JSON.stringify(freezeView(state, Date.now()));
+    if (view !== lastFreeze) {
+      lastFreeze = view;
       freezeChanged = true;
     }
     if (freezeChanged) {

@@ -4,7 +4,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Right } from '../domain/config.js';
-import type { DeploymentRecord, FreezeView, LedgerState, LockRequest } from '../domain/ledger.js';
+import type { DeploymentRecord, FreezeView, LedgerConfig, LedgerState, LockRequest } from '../domain/ledger.js';
 import type { EnvironmentName } from '../domain/train.js';
 
 export interface FreezeRequest {
@@ -26,6 +26,8 @@ export const releaseLockSignal = defineSignal<[{ trainId: string; deployments: D
 export const hotfixFreezeSignal = defineSignal<[{ trainId: string; tag: string; by: string }]>('hotfixFreeze');
 /** A failed rollback freezes the environment until a person unfreezes it (not owned by the train). */
 export const incidentFreezeSignal = defineSignal<[{ by: string; reason: string }]>('incidentFreeze');
+/** The service's config for this ledger (operators, freeze windows, zone); sent with every message. */
+export const configureSignal = defineSignal<[LedgerConfig]>('configure');
 export const subscribeSignal = defineSignal<[Subscription]>('subscribe');
 export const freezeUpdate = defineUpdate<FreezeView, [FreezeRequest]>('freeze');
 export const unfreezeUpdate = defineUpdate<FreezeView, [{ by: string; reason: string }]>('unfreeze');

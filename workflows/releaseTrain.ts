@@ -315,10 +315,13 @@ class Train {
     throw new TrainEnded();
   }
 
-  private onPromote(req: OperatorRequest): TrainStatus {
+  private async onPromote(req: OperatorRequest): Promise<TrainStatus> {
     this.promotion = { kind: 'promote', by: req.by, reason: req.reason, at: Date.now() };
-    if (req.overrideFreeze) this.promotion.overrideFreeze = true;
     this.status.actions.push(this.promotion);
+    if (req.overrideFreeze) {
+      this.promotion.overrideFreeze = true;
+      await this.ledgers.bypassFreezeWhileWaiting('production');
+    }
     return this.status;
   }
 

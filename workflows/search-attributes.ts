@@ -8,5 +8,9 @@ import { defineSearchAttributeKey } from '@temporalio/common';
 export const SERVICE = defineSearchAttributeKey('TrainyardService', 'KEYWORD');
 export const TAG = defineSearchAttributeKey('TrainyardTag', 'KEYWORD');
 export const STAGE = defineSearchAttributeKey('TrainyardStage', 'KEYWORD');
+/** `running`, `waiting` (for a time, a lock or a person) or the final stage. */
+export const STATUS = defineSearchAttributeKey('TrainyardStatus', 'KEYWORD');
+/** The environment the train is working on (or ended in). */
+export const ENVIRONMENT = defineSearchAttributeKey('TrainyardEnvironment', 'KEYWORD');
 
-export const ALL_SEARCH_ATTRIBUTES = [SERVICE, TAG, STAGE];
+export const ALL_SEARCH_ATTRIBUTES = [SERVICE, TAG, STAGE, STATUS, ENVIRONMENT];

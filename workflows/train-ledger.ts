@@ -19,6 +19,8 @@ export class LedgerLink {
   /** Why the ledger queued our request; kept because it can arrive before we start waiting. */
   private readonly queuedWhy: Partial<Record<EnvironmentName, string>> = {};
   private onQueued?: (why: string) => void;
+  /** The environment whose lock the train waits for, and whether it asked to bypass a freeze. */
+  private waiting?: { environment: EnvironmentName; bypassFreeze: boolean };
 
   constructor(
     private readonly input: TrainInput,
@@ -47,6 +49,19 @@ export class LedgerLink {
     await forge.signalLedger.executeWithOptions({ summary: 'Subscribe to the production ledger' }, [
       { service, environment: 'production', signal: 'subscribe', payload: { trainId: this.trainId, ...(policy.operators ? { operators: policy.operators } : {}) } },
     ]);
+  }
+
+  private async requestLock(environment: EnvironmentName, bypassFreeze: boolean): Promise<void> {
+    await forge.signalLedger.executeWithOptions({ summary: `Request the ${environment} deploy lock${bypassFreeze ? ' through its freeze' : ''}` }, [
+      { service: this.input.service, environment, signal: 'requestLock', payload: { trainId: this.trainId, tag: this.input.tag, requestedAt: Date.now(), bypassFreeze } },
+    ]);
+  }
+
+  /** An override-freeze promote while the train already waits behind the freeze: ask again, with the bypass. */
+  async bypassFreezeWhileWaiting(environment: EnvironmentName): Promise<void> {
+    if (this.waiting?.environment !== environment || this.waiting.bypassFreeze) return;
+    this.waiting.bypassFreeze = true;
+    await this.requestLock(environment, true);
   }
 
   /** A hotfix freezes production for the service's other trains until this train is done. */
@@ -80,15 +95,15 @@ export class LedgerLink {
   ): Promise<void> {
     const records: DeploymentRecord[] = [];
     try {
-      await forge.signalLedger.executeWithOptions({ summary: `Request the ${environment} deploy lock` }, [
-        { service: this.input.service, environment, signal: 'requestLock', payload: { trainId: this.trainId, tag: this.input.tag, requestedAt: Date.now(), bypassFreeze } },
-      ]);
+      this.waiting = { environment, bypassFreeze };
+      await this.requestLock(environment, bypassFreeze);
       // The ledger's answer (granted, or queued and why) may already be here.
       const why = this.queuedWhy[environment];
       if (why !== undefined && this.grants[environment] === undefined) onQueued(why);
       this.onQueued = onQueued;
       await condition(() => this.grants[environment] !== undefined);
       this.onQueued = undefined;
+      this.waiting = undefined;
       delete this.queuedWhy[environment];
       records.push(...(await deploy(this.grants[environment] ?? {})));
     } finally {

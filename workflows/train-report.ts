@@ -5,11 +5,13 @@
 import { isCancellation, log, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Notification, TrainEvent } from '../activities/types.js';
 import { describeTime } from '../domain/calendar.js';
-import { enterStage, type Stage, type TrainInput, type TrainStatus } from '../domain/train.js';
+import { enterStage, environmentOf, statusOf, type EnvironmentName, type Stage, type TrainInput, type TrainStatus } from '../domain/train.js';
 import { notifier } from './activity-options.js';
-import { SERVICE, STAGE, TAG } from './search-attributes.js';
+import { ENVIRONMENT, SERVICE, STAGE, STATUS, TAG } from './search-attributes.js';
 
 export class TrainReport {
+  private environment?: EnvironmentName;
+
   constructor(
     private readonly input: TrainInput,
     private readonly status: TrainStatus,
@@ -17,10 +19,13 @@ export class TrainReport {
 
   enter(stage: Stage, note?: string): void {
     enterStage(this.status, stage, Date.now(), note);
+    this.environment = environmentOf(stage, this.environment);
     upsertSearchAttributes([
       { key: SERVICE, value: this.input.service },
       { key: TAG, value: this.input.tag },
       { key: STAGE, value: stage },
+      { key: STATUS, value: statusOf(stage) },
+      ...(this.environment ? [{ key: ENVIRONMENT, value: this.environment }] : []),
     ]);
     this.showDetails();
   }

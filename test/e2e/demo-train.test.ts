@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectClient, localTarget } from '../../client/temporal.js';
 import { commitChange } from '../../demo/demo.js';
 import type { TrainStatus } from '../../domain/train.js';
 import { startDemoEnv, type DemoEnv } from '../helpers/demo-env.js';
@@ -50,6 +51,21 @@ describe('the demo train through the CLI', () => {
     const waiting = await waitForStage('demo', 'awaiting-release');
     expect(waiting.e2e?.passed).toBe(true);
     expect(await versionAt(demo.ports.staging)).toBe(tag);
+
+    // The Temporal UI's search (and `temporal workflow list --query`) finds it as the README says.
+    const client = await connectClient(localTarget(demo.server.address));
+    try {
+      const query = `TrainyardStatus = "waiting" AND TrainyardEnvironment = "staging" AND TrainyardService = "demo"`;
+      let found: string[] = [];
+      for (let i = 0; i < 50 && found.length === 0; i++) {
+        found = [];
+        for await (const wf of client.workflow.list({ query })) found.push(wf.workflowId);
+        if (found.length === 0) await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(found).toEqual([trainId]);
+    } finally {
+      await client.connection.close();
+    }
 
     const list = await demo.cli(['status']);
     expect(list.stdout).toContain(trainId);

@@ -9,6 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { translated } from '../../activities/index.js';
 import { ledgerSignaller, trainSuperseder } from '../../activities/ledger.js';
 import type { CheckRequest, DeployRequest, Notification, TrainActivities } from '../../activities/types.js';
+import type { FreezeWindow } from '../../domain/freeze-windows.js';
 import type { CheckOutcome, EnvironmentName, TrainPolicy } from '../../domain/train.js';
 
 export interface FakeWorld {
@@ -18,6 +19,8 @@ export interface FakeWorld {
   tags: Map<string, string>;
   changelogs: { service: string; tag: string; previousTag?: string }[];
   hotfixes: { service: string; branch: string; fromTag: string; picks: string[] }[];
+  /** Freeze windows the ledgers are configured with. */
+  freezeWindows?: FreezeWindow[];
   running: Record<EnvironmentName, string | null>;
   /** Decides each deploy: return normally to succeed, throw to fail. */
   onDeploy: (req: DeployRequest, attempt: number) => Promise<void>;
@@ -66,7 +69,7 @@ export async function hangUntilCancelled(): Promise<never> {
 export function fakeActivities(world: FakeWorld, trainPolicy: TrainPolicy, client: Client, taskQueue: string): TrainActivities {
   // Errors cross the boundary as the worker's do: through the one translation point.
   return translated<TrainActivities>({
-    signalLedger: ledgerSignaller(client, taskQueue, () => trainPolicy.operators),
+    signalLedger: ledgerSignaller(client, taskQueue, () => ({ ...(trainPolicy.operators ? { operators: trainPolicy.operators } : {}), ...(world.freezeWindows ? { freezeWindows: world.freezeWindows, timeZone: 'UTC' } : {}) })),
     supersedeTrain: trainSuperseder(client),
     async prepareHotfix(req) {
       world.hotfixes.push(req);

@@ -56,6 +56,23 @@ describe('config', () => {
     expect(problemsOf(fixture('bad-yaml.yaml'))).toMatch(/is not valid YAML/);
   });
 
+  it('validates freeze windows: times, dates, and not both kinds at once', () => {
+    const service = (freezeWindows: unknown) => ({
+      services: { api: { forge: { kind: 'local-git', path: '.' }, environments: { staging: { deploy: { kind: 'command', command: ['x'] } }, production: { deploy: { kind: 'command', command: ['x'] } } }, freezeWindows } },
+    });
+    const ok = parseConfig(service([{ reason: 'weekend', days: ['sat', 'sun'] }]));
+    expect(ok.ok && ok.config.services.api?.freezeWindows).toEqual([{ reason: 'weekend', days: ['sat', 'sun'], environments: ['production'] }]);
+    const bad = parseConfig(service([{ reason: 'x', from: '25:00' }, { reason: 'y', dates: { from: '2024-12-20', to: 'soon' } }, { reason: 'z', days: ['mon'], dates: { from: '2024-12-20', to: '2024-12-21' } }]));
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) {
+      expect(bad.problems.map((p) => `${p.path}: ${p.message}`)).toEqual([
+        'services.api.freezeWindows[0].from: "25:00" is not HH:mm (24-hour)',
+        'services.api.freezeWindows[1].dates.to: must be a date, YYYY-MM-DD',
+        'services.api.freezeWindows[2]: give either dates, or days/from/to, not both',
+      ]);
+    }
+  });
+
   it('rejects a config with no services and a bad service name', () => {
     const result = parseConfig({ services: { 'Bad Name': {} } });
     expect(result.ok).toBe(false);

@@ -158,6 +158,24 @@ describe('environment ledger', () => {
     );
   });
 
+  it("a freeze window from the config defers the release; override-freeze goes through; unfreeze cannot lift it", async () => {
+    const today = new Date().toISOString().slice(0, 10);
+    const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+    await withService(
+      (w) => (w.freezeWindows = [{ reason: 'quarter close', dates: { from: today, to: tomorrow }, environments: ['production'] }]),
+      async ({ service, taskQueue, policy: p }) => {
+        const train = await startTrain(env, { service, tag: `${service}/v1.1`, taskQueue, policy: p, releaseInMs: 500 });
+        const waiting = await reach(train, 'awaiting-lock');
+        expect(waiting.waitingFor).toBe('production is frozen by freeze window: quarter close');
+        const ledger = env.client.workflow.getHandle(ledgerId(service, 'production'));
+        expect(await rejection(ledger.executeUpdate(unfreezeUpdate, { args: [{ by: 'sre', reason: 'x' }] }))).toMatch(/freeze window "quarter close"; promote with override-freeze/);
+        await train.executeUpdate(promoteUpdate, { args: [{ by: 'sre', reason: 'regulator deadline', overrideFreeze: true }] });
+        expect((await finished(train)).stage).toBe('released');
+      },
+      [{ name: 'sre', rights: ['promote', 'freeze', 'override-freeze'] }],
+    );
+  });
+
   it('a freeze with an end time ends by itself', async () => {
     await withService(() => undefined, async ({ service, taskQueue }) => {
       const train = await startTrain(env, { service, tag: `${service}/v1.1`, taskQueue, policy: policy(), releaseInMs: 1_000 });
