@@ -66,6 +66,7 @@ export function trainPolicyOf(config: TrainyardConfig, service: string): TrainPo
     smoke: { staging: s.environments.staging.smoke !== undefined, production: s.environments.production.smoke !== undefined },
   };
   if (s.operators) policy.operators = s.operators;
+  if (s.e2eAt) policy.e2eAt = s.e2eAt;
   if (config.temporal.uiUrl) policy.uiUrl = config.temporal.uiUrl;
   return policy;
 }

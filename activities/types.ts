@@ -26,6 +26,9 @@ export interface CheckRequest {
 
 export type TrainEvent =
   | 'cut'
+  | 'operator-action'
+  | 'frozen'
+  | 'unfrozen'
   | 'changelog'
   | 'superseded'
   | 'deployed'
@@ -41,6 +44,7 @@ export type TrainEvent =
 
 export interface Notification {
   service: string;
+  /** The train (or ledger) the event is about. */
   trainId: string;
   event: TrainEvent;
   text: string;

@@ -56,3 +56,11 @@ export function releaseDate(releaseAt: number, timeZone: string): string {
 export function describeTime(at: number, timeZone: string): string {
   return DateTime.fromMillis(at, { zone: timeZone }).toFormat('yyyy-MM-dd HH:mm ZZZZ');
 }
+
+/** The next time at or after `now` when the local clock in `timeZone` reads `time` (`HH:mm`). */
+export function nextLocalTime(now: number, timeZone: string, time: string): number {
+  const clock = parseClock(time);
+  if (!clock) throw new Error(`"${time}" is not HH:mm`);
+  const today = DateTime.fromMillis(now, { zone: timeZone }).set({ hour: clock.hour, minute: clock.minute, second: 0, millisecond: 0 });
+  return (today.toMillis() >= now ? today : today.plus({ days: 1 })).toMillis();
+}

@@ -113,6 +113,8 @@ const service = z.strictObject({
   tagFormat: checked(tagFormatProblem).default(DEFAULT_TAG_FORMAT),
   release: calendar.default({ timeZone: 'UTC', days: ['mon', 'tue', 'wed', 'thu'], time: '11:00', minLeadHours: 12 }),
   e2e: check.optional(),
+  /** Run E2E at this local time (the overnight window) instead of right after staging. */
+  e2eAt: clock().optional(),
   environments: z.strictObject({ staging: environment, production: environment }),
   /** Who may act on this service's trains. Absent: anyone may (fine for a demo, not for production). */
   operators: z.array(z.strictObject({ name: z.string().min(1).max(100), rights: z.array(z.enum(RIGHTS)).min(1) })).optional(),

@@ -18,6 +18,8 @@ export interface TrainPolicy {
   operators?: { name: string; rights: Right[] }[];
   decisionDeadlineHours: number;
   hasE2E: boolean;
+  /** Local time (`HH:mm`, release zone) at which E2E runs; right after staging when absent. */
+  e2eAt?: string;
   smoke: Record<EnvironmentName, boolean>;
   /** Base URL of the Temporal Web UI, for links. */
   uiUrl?: string;
@@ -39,6 +41,7 @@ export interface TrainInput {
 export type Stage =
   | 'cut'
   | 'staging'
+  | 'awaiting-e2e'
   | 'e2e'
   | 'awaiting-release'
   | 'awaiting-decision'

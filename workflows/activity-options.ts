@@ -34,3 +34,13 @@ export const notifier = proxyLocalActivities<TrainActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
 });
+
+/**
+ * Notifications sent from inside a message handler: a regular activity. A local activity awaited in
+ * an update handler replays in a different order than it ran (core reports nondeterminism when a
+ * worker replays such a history, e.g. to answer a query).
+ */
+export const handlerNotifier = proxyActivities<TrainActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
+});

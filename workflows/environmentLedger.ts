@@ -15,6 +15,7 @@ import {
 import {
   activeFreeze,
   configure,
+  describeFreeze,
   enqueue,
   freezeView,
   grant,
@@ -45,6 +46,7 @@ import {
   lockQueuedSignal,
   type FreezeRequest,
 } from './ledger-messages.js';
+import { handlerNotifier } from './activity-options.js';
 
 export interface LedgerInput {
   service: string;
@@ -118,13 +120,14 @@ export async function environmentLedger(input: LedgerInput): Promise<void> {
   });
   setHandler(
     freezeUpdate,
-    (req) => {
+    async (req) => {
       const now = Date.now();
       state.freeze = { by: req.by, reason: req.reason, at: now };
       const until = parseUntil(req.until, now);
       if (until !== undefined) state.freeze.until = until;
       freezeChanged = true;
       touch();
+      await tell('frozen', `${state.service} ${state.environment} ${describeFreeze(freezeView(state, now))}`);
       return freezeView(state, now);
     },
     {
@@ -136,11 +139,11 @@ export async function environmentLedger(input: LedgerInput): Promise<void> {
   );
   setHandler(
     unfreezeUpdate,
-    (req) => {
+    async (req) => {
       state.freeze = undefined;
       freezeChanged = true;
       touch();
-      log.info('unfrozen', { by: req.by, reason: req.reason });
+      await tell('unfrozen', `${state.service} ${state.environment} unfrozen by ${req.by}: ${req.reason}`);
       return freezeView(state, Date.now());
     },
     {
@@ -155,6 +158,15 @@ export async function environmentLedger(input: LedgerInput): Promise<void> {
       },
     },
   );
+
+  /** Tells people (the service's notifiers); a failed notification never blocks the ledger. */
+  async function tell(event: 'frozen' | 'unfrozen', text: string): Promise<void> {
+    try {
+      await handlerNotifier.notify({ service: state.service, trainId: workflowInfo().workflowId, event, text });
+    } catch (err) {
+      log.warn('notification failed', { event, error: String(err) });
+    }
+  }
 
   /** Tells one train the freeze state; a train that is gone is dropped. */
   async function tellFreeze(trainId: string): Promise<void> {

@@ -6,7 +6,7 @@ import { isCancellation, log, setCurrentDetails, upsertSearchAttributes } from '
 import type { Notification, TrainEvent } from '../activities/types.js';
 import { describeTime } from '../domain/calendar.js';
 import { enterStage, environmentOf, statusOf, type EnvironmentName, type Stage, type TrainInput, type TrainStatus } from '../domain/train.js';
-import { notifier } from './activity-options.js';
+import { handlerNotifier, notifier } from './activity-options.js';
 import { ENVIRONMENT, SERVICE, STAGE, STATUS, TAG } from './search-attributes.js';
 
 export class TrainReport {
@@ -50,11 +50,15 @@ export class TrainReport {
     setCurrentDetails(`**${this.input.tag}**: ${this.status.stage}${waiting}${changelog}\n\n| stage | since | note |\n|---|---|---|\n${rows.join('\n')}`);
   }
 
-  /** Notifications never block or fail a train: the activity retries, then we log and go on. */
-  async tell(event: TrainEvent, text: string): Promise<void> {
+  /**
+   * Notifications never block or fail a train: the activity retries, then we log and go on.
+   * `fromHandler`: sent inside a message handler, where only regular activities replay safely.
+   */
+  async tell(event: TrainEvent, text: string, fromHandler = false): Promise<void> {
     const note: Notification = { service: this.input.service, trainId: this.status.trainId, event, text };
     try {
-      await notifier.notify.executeWithOptions({ summary: `Notify: ${event}` }, [note]);
+      const via = fromHandler ? handlerNotifier : notifier;
+      await via.notify.executeWithOptions({ summary: `Notify: ${event}` }, [note]);
     } catch (err) {
       if (isCancellation(err)) throw err;
       log.warn('notification failed; the train goes on', { event, error: String(err) });
