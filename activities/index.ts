@@ -112,6 +112,9 @@ export function createActivities({ config, drivers, client }: ActivityDeps): Tra
       const url = drivers.versionUrl(service, environment);
       return url ? readVersion(url) : null;
     },
+    async annotate(req) {
+      await Promise.all(drivers.annotators(req.service, req.environment).map((a) => a.annotate(req)));
+    },
     async notify(note) {
       const link = config.temporal.uiUrl ? `${config.temporal.uiUrl}/namespaces/default/workflows/${encodeURIComponent(note.trainId)}` : undefined;
       await Promise.all(drivers.notifiers(note.service).map((n) => n.send(link ? { ...note, link } : note)));

@@ -22,6 +22,20 @@ export interface Drivers {
   check(service: string, check: 'smoke' | 'e2e', environment: EnvironmentName): Check | undefined;
   notifiers(service: string): Notifier[];
   versionUrl(service: string, environment: EnvironmentName): string | undefined;
+  annotators(service: string, environment: EnvironmentName): Annotator[];
+}
+
+/** Marks in monitoring when a version became active. */
+export interface Annotator {
+  annotate(a: { service: string; environment: EnvironmentName; tag: string; trainId: string; at: number }): Promise<void>;
+}
+
+function logAnnotator(log: (line: string) => void): Annotator {
+  return {
+    async annotate({ service, environment, tag, trainId, at }) {
+      log(`[trainyard] annotation: ${service} ${environment} runs ${tag} since ${new Date(at).toISOString()} (${trainId})`);
+    },
+  };
 }
 
 function buildDeployer(config: DeployerConfig, baseDir: string): Deployer {
@@ -68,5 +82,6 @@ export function createDrivers(config: TrainyardConfig, baseDir: string, log: (li
     },
     notifiers: (name) => service(name).notify.map(() => new LogNotifier(log)),
     versionUrl: (name, environment) => service(name).environments[environment].versionUrl,
+    annotators: (name, environment) => service(name).environments[environment].annotate.map(() => logAnnotator(log)),
   };
 }

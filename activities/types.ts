@@ -77,4 +77,6 @@ export interface TrainActivities {
   /** The tag running in an environment as the target itself reports it; null when unknown. */
   readDeployedVersion(req: { service: string; environment: EnvironmentName }): Promise<string | null>;
   notify(req: Notification): Promise<void>;
+  /** Marks the moment `tag` became active in `environment` in the environment's monitoring. */
+  annotate(req: { service: string; environment: EnvironmentName; tag: string; trainId: string; at: number }): Promise<void>;
 }

@@ -54,6 +54,7 @@ export const DEPLOYER_KINDS = ['command'];
 export const CHECK_KINDS = ['command', 'http'];
 export const FORGE_KINDS = ['local-git'];
 export const NOTIFIER_KINDS = ['log'];
+export const ANNOTATOR_KINDS = ['log'];
 
 const deployer = byKind('deployer', DEPLOYER_KINDS, [commandDriver]);
 const check = byKind('check', CHECK_KINDS, [commandDriver, httpCheck]);
@@ -69,8 +70,12 @@ const forge = byKind('forge', FORGE_KINDS, [
 
 const notifier = byKind('notifier', NOTIFIER_KINDS, [z.strictObject({ kind: z.literal('log') })]);
 
+/** Marks in monitoring when a version becomes active (Grafana and webhook kinds are drivers to come). */
+const annotator = byKind('annotator', ANNOTATOR_KINDS, [z.strictObject({ kind: z.literal('log') })]);
+
 const environment = z.strictObject({
   deploy: deployer,
+  annotate: z.array(annotator).default([]),
   smoke: check.optional(),
   /** URL answering with the running version (JSON `version` or `X-Version`): the rollback target. */
   versionUrl: httpUrl.optional(),

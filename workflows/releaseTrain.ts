@@ -171,6 +171,7 @@ class Train {
     const trainId = this.status.trainId;
     await this.deployUntilDone(environment, tag);
     this.status.versions[environment] = tag;
+    await this.report.annotate(environment, tag);
     await this.report.tell('deployed', `Deployed ${tag} to ${environment}.`);
     if (!this.input.policy.smoke[environment]) return true;
     const smoke = await longRunning.runCheck.executeWithOptions({ summary: `Smoke test ${tag} in ${environment}` }, [
@@ -299,6 +300,7 @@ class Train {
         { service, environment: 'production', tag: previous.tag, commit: previous.commit, trainId: this.status.trainId },
       ]);
       this.status.versions.production = previous.tag;
+      await this.report.annotate('production', previous.tag);
       this.report.enter('rolled-back', `production smoke check of ${tag} failed; back on ${previous.tag}`);
       await this.report.tell('rolled-back', `Production smoke test of ${tag} failed; rolled back to ${previous.tag}.`);
       return [this.record(previous.tag, previous.commit, 'verified')];

@@ -50,6 +50,17 @@ export class TrainReport {
     setCurrentDetails(`**${this.input.tag}**: ${this.status.stage}${waiting}${changelog}\n\n| stage | since | note |\n|---|---|---|\n${rows.join('\n')}`);
   }
 
+  /** Marks in monitoring that `tag` is now active in `environment`; like notifications, never fatal. */
+  async annotate(environment: EnvironmentName, tag: string): Promise<void> {
+    const req = { service: this.input.service, environment, tag, trainId: this.status.trainId, at: Date.now() };
+    try {
+      await notifier.annotate.executeWithOptions({ summary: `Annotate: ${tag} active in ${environment}` }, [req]);
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      log.warn('annotation failed; the train goes on', { environment, error: String(err) });
+    }
+  }
+
   /**
    * Notifications never block or fail a train: the activity retries, then we log and go on.
    * `fromHandler`: sent inside a message handler, where only regular activities replay safely.

@@ -77,6 +77,8 @@ describe('the demo train through the CLI', () => {
 
     const released = await waitForStage(trainId!, 'released');
     expect(await versionAt(demo.ports.production)).toBe(tag);
+    expect(demo.logs.some((l) => l.includes(`annotation: demo production runs ${tag} since`))).toBe(true);
+    expect(demo.logs.some((l) => l.includes(`demo released: ${tag} is live in production.`))).toBe(true);
     expect(released.actions).toMatchObject([{ kind: 'promote', by: 'alice', reason: 'QA signed off' }]);
 
     const detail = await demo.cli(['status', trainId!]);

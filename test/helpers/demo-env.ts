@@ -23,6 +23,8 @@ export interface DemoEnv {
   server: DevServer;
   worker: Worker;
   ports: { staging: number; production: number };
+  /** What the worker's log notifier and annotator wrote. */
+  logs: string[];
   /** Runs the real `trainyard` bin against this installation. */
   cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
   stop(): Promise<void>;
@@ -48,6 +50,7 @@ services:
         deploy: { kind: command, command: [node, ${JSON.stringify(deploy)}, production, --port, "${ports.production}"], timeoutSeconds: 60, ${env} }
         smoke: { kind: http, urls: ["http://127.0.0.1:${ports.production}/version"], expectVersion: true, settleSeconds: 10 }
         versionUrl: http://127.0.0.1:${ports.production}/version
+        annotate: [{ kind: log }]
 ${extra}`;
 }
 
@@ -62,7 +65,8 @@ export async function startDemoEnv(extraConfig = ''): Promise<DemoEnv> {
 
   const server = await startDevServer({ port: await freePort() });
   const target = localTarget(server.address);
-  const worker = await createTrainyardWorker({ connection: await connectWorker(target), namespace: 'default', config, baseDir, log: () => undefined });
+  const logs: string[] = [];
+  const worker = await createTrainyardWorker({ connection: await connectWorker(target), namespace: 'default', config, baseDir, log: (line) => logs.push(line) });
   const running = worker.run();
 
   const cli = async (args: string[]) => {
@@ -83,6 +87,7 @@ export async function startDemoEnv(extraConfig = ''): Promise<DemoEnv> {
     server,
     worker,
     ports,
+    logs,
     cli,
     async stop() {
       worker.shutdown();

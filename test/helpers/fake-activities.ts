@@ -16,6 +16,8 @@ export interface FakeWorld {
   deploys: DeployRequest[];
   checks: CheckRequest[];
   notifications: Notification[];
+  /** `<environment>:<tag>`, in the order versions became active. */
+  annotations: string[];
   tags: Map<string, string>;
   changelogs: { service: string; tag: string; previousTag?: string }[];
   hotfixes: { service: string; branch: string; fromTag: string; picks: string[] }[];
@@ -44,6 +46,7 @@ export function fakeWorld(): FakeWorld {
     deploys: [],
     checks: [],
     notifications: [],
+    annotations: [],
     tags: new Map(),
     changelogs: [],
     hotfixes: [],
@@ -109,6 +112,9 @@ export function fakeActivities(world: FakeWorld, trainPolicy: TrainPolicy, clien
     },
     async notify(note) {
       world.notifications.push(note);
+    },
+    async annotate(req) {
+      world.annotations.push(`${req.environment}:${req.tag}`);
     },
   });
 }

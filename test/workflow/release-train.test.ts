@@ -120,6 +120,8 @@ describe('releaseTrain', () => {
         expect(world.running.production).toBe('api/v2024.09.30.1');
         expect(world.deploys.filter((d) => d.environment === 'production').map((d) => d.tag)).toEqual([tag, 'api/v2024.09.30.1']);
         expect(world.notifications.map((n) => n.event)).toContain('rolled-back');
+        // Monitoring shows when each version became active, the rollback included.
+        expect(world.annotations).toEqual([`staging:${tag}`, `production:${tag}`, 'production:api/v2024.09.30.1']);
       },
     );
   });
