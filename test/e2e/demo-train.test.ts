@@ -7,7 +7,6 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectClient, localTarget } from '../../client/temporal.js';
 import { commitChange } from '../../demo/demo.js';
-import type { TrainStatus } from '../../domain/train.js';
 import { startDemoEnv, type DemoEnv } from '../helpers/demo-env.js';
 
 let demo: DemoEnv;
@@ -19,27 +18,6 @@ afterAll(async () => {
   await demo?.stop();
 });
 
-async function statusOf(train: string): Promise<TrainStatus> {
-  const out = await demo.cli(['status', train, '--json']);
-  expect(out.code, out.stderr).toBe(0);
-  return JSON.parse(out.stdout) as TrainStatus;
-}
-
-async function waitForStage(train: string, stage: string, timeoutMs = 45_000): Promise<TrainStatus> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const status = await statusOf(train);
-    if (status.stage === stage) return status;
-    if (Date.now() > deadline) throw new Error(`train ${train} stayed in ${status.stage}: ${JSON.stringify(status)}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
-
-async function versionAt(port: number): Promise<string> {
-  const body = (await (await fetch(`http://127.0.0.1:${port}/version`)).json()) as { version: string };
-  return body.version;
-}
-
 describe('the demo train through the CLI', () => {
   it('cuts, deploys to staging, runs E2E, waits, and goes to production on promote', async () => {
     const started = await demo.cli(['start', 'demo', '--as', 'carol']);
@@ -48,9 +26,9 @@ describe('the demo train through the CLI', () => {
     expect(trainId).toMatch(/^train\/demo\/demo\/v\d{4}\.\d{2}\.\d{2}\.1$/);
     const tag = trainId!.slice('train/demo/'.length);
 
-    const waiting = await waitForStage('demo', 'awaiting-release');
+    const waiting = await demo.waitForStage('demo', 'awaiting-release');
     expect(waiting.e2e?.passed).toBe(true);
-    expect(await versionAt(demo.ports.staging)).toBe(tag);
+    expect(await demo.versionAt(demo.ports.staging)).toBe(tag);
 
     // The Temporal UI's search (and `temporal workflow list --query`) finds it as the README says.
     const client = await connectClient(localTarget(demo.server.address));
@@ -75,8 +53,8 @@ describe('the demo train through the CLI', () => {
     expect(promoted.code, promoted.stderr).toBe(0);
     expect(promoted.stdout).toContain('by alice: QA signed off');
 
-    const released = await waitForStage(trainId!, 'released');
-    expect(await versionAt(demo.ports.production)).toBe(tag);
+    const released = await demo.waitForStage(trainId!, 'released');
+    expect(await demo.versionAt(demo.ports.production)).toBe(tag);
     expect(demo.logs.some((l) => l.includes(`annotation: demo production runs ${tag} since`))).toBe(true);
     expect(demo.logs.some((l) => l.includes(`demo released: ${tag} is live in production.`))).toBe(true);
     expect(released.actions).toMatchObject([{ kind: 'promote', by: 'alice', reason: 'QA signed off' }]);
@@ -87,14 +65,14 @@ describe('the demo train through the CLI', () => {
   });
 
   it("the next train's changelog starts at the version production verified", async () => {
-    const first = await statusOf('demo');
+    const first = await demo.statusOf('demo');
     expect(first.stage).toBe('released');
     expect(first.changelog?.fromTag).toBeUndefined(); // first release of the service
     commitChange(demo.dir, 'Fix the checkout total (#42)');
     const started = await demo.cli(['start', 'demo']);
     expect(started.code, started.stderr).toBe(0);
     const trainId = /started (train\/demo\/\S+)/.exec(started.stdout)?.[1];
-    const second = await waitForStage(trainId!, 'awaiting-release');
+    const second = await demo.waitForStage(trainId!, 'awaiting-release');
     expect(second.changelog).toMatchObject({ fromTag: first.tag, commits: 1, truncated: false });
     const notes = readFileSync(fileURLToPath(second.changelog!.url), 'utf8');
     expect(notes).toContain(`Changes since ${first.tag}`);

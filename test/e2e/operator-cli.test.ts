@@ -4,7 +4,6 @@
  * The tests run in order and share one installation (one train: each takes tens of seconds).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TrainStatus } from '../../domain/train.js';
 import type { LedgerView } from '../../client/ledgers.js';
 import { startDemoEnv, type DemoEnv } from '../helpers/demo-env.js';
 
@@ -37,27 +36,8 @@ async function fails(args: string[], code: number, stderr: RegExp): Promise<void
   expect(out.code, `${args.join(' ')}: ${out.stdout}${out.stderr}`).toBe(code);
 }
 
-async function statusOf(train: string): Promise<TrainStatus> {
-  return JSON.parse(await ok(['status', train, '--json'])) as TrainStatus;
-}
-
 async function ledgerOf(environment = 'production'): Promise<LedgerView> {
   return JSON.parse(await ok(['env', 'demo', '--env', environment, '--json'])) as LedgerView;
-}
-
-async function waitForStage(train: string, stage: string, timeoutMs = 45_000): Promise<TrainStatus> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const status = await statusOf(train);
-    if (status.stage === stage) return status;
-    if (Date.now() > deadline) throw new Error(`train ${train} stayed in ${status.stage}: ${JSON.stringify(status)}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
-
-async function versionAt(port: number): Promise<string> {
-  const body = (await (await fetch(`http://127.0.0.1:${port}/version`)).json()) as { version: string };
-  return body.version;
 }
 
 describe('operating environments through the CLI', () => {
@@ -95,7 +75,7 @@ describe('operating environments through the CLI', () => {
     expect(tag).toMatch(/^demo\/v\d{4}\.\d{2}\.\d{2}\.1$/);
 
     // Staging is not frozen: the train gets as far as waiting for its release time.
-    const waiting = await waitForStage(trainId, 'awaiting-release');
+    const waiting = await demo.waitForStage(trainId, 'awaiting-release');
     expect(waiting.freezes.production).toMatchObject({ frozen: true, by: 'alice' });
 
     await fails(['rerun-e2e', 'demo', '--reason', 'flaky', '--as', 'alice'], 1, new RegExp(`^rerun-e2e rejected: train ${trainId} is not waiting after failed E2E \\(stage: awaiting-release\\)`));
@@ -113,8 +93,8 @@ describe('operating environments through the CLI', () => {
     expect(await ok(['promote', 'demo', '--reason', 'hotfix for incident 42', '--override-freeze', '--as', 'alice'])).toContain(
       'by alice: hotfix for incident 42, overriding the production freeze',
     );
-    const released = await waitForStage(trainId, 'released');
-    expect(await versionAt(demo.ports.production)).toBe(tag);
+    const released = await demo.waitForStage(trainId, 'released');
+    expect(await demo.versionAt(demo.ports.production)).toBe(tag);
     expect(released.actions).toMatchObject([{ kind: 'promote', by: 'alice', overrideFreeze: true }]);
 
     // The override does not end the freeze; the deployment is recorded.

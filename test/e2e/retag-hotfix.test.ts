@@ -6,7 +6,6 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commitChange } from '../../demo/demo.js';
-import type { TrainStatus } from '../../domain/train.js';
 import { startDemoEnv, type DemoEnv } from '../helpers/demo-env.js';
 
 let demo: DemoEnv;
@@ -19,33 +18,22 @@ afterAll(async () => {
 
 const git = (...args: string[]) => execFileSync('git', ['-C', join(demo.dir, 'repo'), ...args], { encoding: 'utf8' }).trim();
 
-async function waitForStage(train: string, stage: string): Promise<TrainStatus> {
-  const deadline = Date.now() + 45_000;
-  for (;;) {
-    const out = await demo.cli(['status', train, '--json']);
-    const status = JSON.parse(out.stdout) as TrainStatus;
-    if (status.stage === stage) return status;
-    if (Date.now() > deadline) throw new Error(`${train} stayed in ${status.stage}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
-
 describe('re-tag and hotfix through the CLI', () => {
   it('tag --from <sha> supersedes the active train with the next tag', async () => {
     const first = await demo.cli(['start', 'demo']);
     const firstId = /started (\S+)/.exec(first.stdout)![1]!;
-    await waitForStage(firstId, 'awaiting-release');
+    await demo.waitForStage(firstId, 'awaiting-release');
     const fix = commitChange(demo.dir, 'Revert the broken banner');
     const retag = await demo.cli(['tag', 'demo', '--from', fix, '--reason', 'banner regression', '--as', 'oncall']);
     expect(retag.code, retag.stderr).toBe(0);
     const secondId = /started (\S+)/.exec(retag.stdout)![1]!;
     expect(secondId).toBe(firstId.replace(/\.1$/, '.2'));
-    expect((await waitForStage(firstId, 'superseded')).stages.at(-1)?.note).toContain('oncall: banner regression');
+    expect((await demo.waitForStage(firstId, 'superseded')).stages.at(-1)?.note).toContain('oncall: banner regression');
     expect(git('rev-list', '-n', '1', secondId.slice('train/demo/'.length))).toBe(fix);
-    await waitForStage(secondId, 'awaiting-release');
+    await demo.waitForStage(secondId, 'awaiting-release');
     const promoted = await demo.cli(['promote', secondId, '--reason', 'ship the fix']);
     expect(promoted.code, promoted.stderr).toBe(0);
-    await waitForStage(secondId, 'released');
+    await demo.waitForStage(secondId, 'released');
 
     const tooLate = await demo.cli(['tag', 'demo', '--from', fix, '--reason', 'again']);
     expect(tooLate.code).toBe(0); // no active train: a plain new tag
@@ -65,7 +53,7 @@ describe('re-tag and hotfix through the CLI', () => {
     const tag = id.slice('train/demo/'.length);
     // .3 was taken by the previous test's plain tag: a hotfix takes the next free number.
     expect(tag).toBe(production.version.replace(/\.2$/, '.4'));
-    const released = await waitForStage(id, 'released');
+    const released = await demo.waitForStage(id, 'released');
     expect(released.versions.production).toBe(tag);
     // The tagged commit is the production tag plus the cherry-pick, nothing else from main.
     expect(git('rev-parse', `${tag}^{commit}^`)).toBe(git('rev-parse', `${production.version}^{commit}`));

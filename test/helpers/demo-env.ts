@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Worker } from '@temporalio/worker';
+import type { TrainStatus } from '../../domain/train.js';
 import { loadConfigFile } from '../../client/config-file.js';
 import { freePort, startDevServer, type DevServer } from '../../client/dev-server.js';
 import { connectWorker, localTarget } from '../../client/temporal.js';
@@ -27,6 +28,12 @@ export interface DemoEnv {
   logs: string[];
   /** Runs the real `trainyard` bin against this installation. */
   cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
+  /** `trainyard status <train> --json`. */
+  statusOf(train: string): Promise<TrainStatus>;
+  /** Polls `status` until the train is in `stage`. */
+  waitForStage(train: string, stage: string, timeoutMs?: number): Promise<TrainStatus>;
+  /** The version a demo environment's process reports. */
+  versionAt(port: number): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -81,9 +88,29 @@ export async function startDemoEnv(extraConfig = ''): Promise<DemoEnv> {
     }
   };
 
+  const statusOf = async (train: string): Promise<TrainStatus> => {
+    const out = await cli(['status', train, '--json']);
+    if (out.code !== 0) throw new Error(`trainyard status ${train} failed: ${out.stderr}`);
+    return JSON.parse(out.stdout) as TrainStatus;
+  };
+
   return {
     dir,
     configFile,
+    statusOf,
+    async waitForStage(train, stage, timeoutMs = 45_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const status = await statusOf(train);
+        if (status.stage === stage) return status;
+        if (Date.now() > deadline) throw new Error(`train ${train} stayed in ${status.stage}: ${JSON.stringify(status)}`);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    },
+    async versionAt(port) {
+      const body = (await (await fetch(`http://127.0.0.1:${port}/version`)).json()) as { version: string };
+      return body.version;
+    },
     server,
     worker,
     ports,
