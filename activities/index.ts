@@ -116,7 +116,8 @@ export function createActivities({ config, drivers, client }: ActivityDeps): Tra
       await Promise.all(drivers.annotators(req.service, req.environment).map((a) => a.annotate(req)));
     },
     async notify(note) {
-      const link = config.temporal.uiUrl ? `${config.temporal.uiUrl}/namespaces/default/workflows/${encodeURIComponent(note.trainId)}` : undefined;
+      const namespace = encodeURIComponent(client.options.namespace);
+      const link = config.temporal.uiUrl ? `${config.temporal.uiUrl}/namespaces/${namespace}/workflows/${encodeURIComponent(note.trainId)}` : undefined;
       await Promise.all(drivers.notifiers(note.service).map((n) => n.send(link ? { ...note, link } : note)));
     },
   });

@@ -1,50 +1,24 @@
 /**
  * One release train: cut → staging → E2E → gate → production → (rollback).
  *
- * This file wires messages and activities; the decisions are pure functions in `domain/train.ts`.
+ * This file is the train's path; its operator surface is train-controls.ts, how it shows itself is
+ * train-report.ts, its side of the environment ledgers is train-ledger.ts. The decisions are pure
+ * functions in `domain/train.ts`.
  * Waits are durable timers and messages, never polling loops: long waits on external systems happen
  * inside heartbeating activities.
  */
-import {
-  ActivityFailure,
-  allHandlersFinished,
-  CancellationScope,
-  condition,
-  isCancellation,
-  setHandler,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { ActivityFailure, allHandlersFinished, CancellationScope, condition, isCancellation, workflowInfo } from '@temporalio/workflow';
 import { describeTime, nextLocalTime } from '../domain/calendar.js';
 import type { DeploymentOutcome, DeploymentRecord } from '../domain/ledger.js';
-import {
-  abortProblem,
-  gateDecision,
-  initialStatus,
-  promoteProblem,
-  regenerateChangelogProblem,
-  rerunE2EProblem,
-  retryDeployProblem,
-  supersedeProblem,
-  type ChangelogRequest,
-  type EnvironmentName,
-  type OperatorAction,
-  type OperatorRequest,
-  type SupersedeRequest,
-  type TrainInput,
-  type TrainStatus,
-} from '../domain/train.js';
+import { gateDecision, initialStatus, type EnvironmentName, type TrainInput, type TrainStatus } from '../domain/train.js';
 import { forge, longRunning } from './activity-options.js';
-import { abortUpdate, promoteUpdate, regenerateChangelogUpdate, rerunE2EUpdate, retryDeployUpdate, statusQuery, supersedeUpdate } from './messages.js';
+import { TrainControls } from './train-controls.js';
 import { LedgerLink, type LockGrant } from './train-ledger.js';
 import { TrainReport } from './train-report.js';
 
 export async function releaseTrain(input: TrainInput): Promise<TrainStatus> {
   const train = new Train(input);
   return train.run();
-}
-
-function rejectIf(problem: string | undefined): void {
-  if (problem) throw new Error(problem);
 }
 
 /** Thrown inside the train's path when it has reached a final stage; not a workflow failure. */
@@ -59,11 +33,7 @@ function failureMessage(err: unknown): string {
 /** Holds a train's state for the handlers and the main path; no I/O of its own. */
 class Train {
   readonly status: TrainStatus;
-  private promotion?: OperatorAction;
-  private abortion?: OperatorAction;
-  private supersession?: SupersedeRequest;
-  private retryRequested = false;
-  private rerunRequested = false;
+  private readonly controls: TrainControls;
   private readonly scope = new CancellationScope();
   private readonly ledgers: LedgerLink;
   private readonly report: TrainReport;
@@ -72,24 +42,13 @@ class Train {
     this.status = initialStatus(workflowInfo().workflowId, input);
     this.ledgers = new LedgerLink(input, this.status.trainId, this.status.freezes);
     this.report = new TrainReport(input, this.status);
-    setHandler(statusQuery, () => this.status);
-    setHandler(promoteUpdate, (req) => this.onPromote(req), {
-      validator: (req) => rejectIf(promoteProblem(this.status, input.policy, req)),
-    });
-    setHandler(abortUpdate, (req) => this.onAbort(req), {
-      validator: (req) => rejectIf(abortProblem(this.status, input.policy, req)),
-    });
-    setHandler(retryDeployUpdate, (req) => this.onRetryDeploy(req), {
-      validator: (req) => rejectIf(retryDeployProblem(this.status, input.policy, req)),
-    });
-    setHandler(rerunE2EUpdate, (req) => this.onRerunE2E(req), {
-      validator: (req) => rejectIf(rerunE2EProblem(this.status, input.policy, req)),
-    });
-    setHandler(regenerateChangelogUpdate, (req) => this.onRegenerateChangelog(req), {
-      validator: (req) => rejectIf(regenerateChangelogProblem(this.status, input.policy, req)),
-    });
-    setHandler(supersedeUpdate, (req) => this.onSupersede(req), {
-      validator: (req) => rejectIf(supersedeProblem(this.status, input.policy, req)),
+    this.controls = new TrainControls({
+      input,
+      status: this.status,
+      report: this.report,
+      ledgers: this.ledgers,
+      scope: this.scope,
+      regenerateChangelog: (previousTag) => this.publishChangelog(previousTag, true),
     });
   }
 
@@ -109,13 +68,13 @@ class Train {
 
   /** The train's scope was cancelled: by a re-tag, an abort, or a cancel of the workflow itself. */
   private async endCancelled(): Promise<void> {
-    if (this.supersession) {
-      const { by, reason, newTag } = this.supersession;
+    if (this.controls.supersession) {
+      const { by, reason, newTag } = this.controls.supersession;
       this.report.enter('superseded', `by ${newTag} (${by}: ${reason})`);
       await this.report.tell('superseded', `Train ${this.input.tag} was superseded by ${newTag} (${by}: ${reason}).`);
       return;
     }
-    const by = this.abortion ? `${this.abortion.by}: ${this.abortion.reason}` : 'the workflow was cancelled';
+    const by = this.controls.abortion ? `${this.controls.abortion.by}: ${this.controls.abortion.reason}` : 'the workflow was cancelled';
     this.report.enter('aborted', by);
     await this.report.tell('aborted', `Train ${this.input.tag} aborted (${by}).`);
   }
@@ -145,9 +104,9 @@ class Train {
     if (!stagingHealthy) await this.fail('staging smoke check failed');
     await this.awaitE2EWindow();
     // A release manager who promoted before the window has decided without E2E.
-    if (!this.promotion) await this.runE2E();
+    if (!this.controls.promotion) await this.runE2E();
     await this.gate();
-    await this.ledgers.withLock('production', hotfix || this.promotion?.overrideFreeze === true, (why) => this.queued(why), (grant) => this.promote(grant));
+    await this.ledgers.withLock('production', hotfix || this.controls.promotion?.overrideFreeze === true, (why) => this.queued(why), (grant) => this.promote(grant));
     if (this.status.stage === 'failed') throw new TrainEnded();
   }
 
@@ -201,8 +160,8 @@ class Train {
         this.status.failedDeploy = { environment, error };
         this.report.waitFor(`retryDeploy or abort (deploy of ${tag} to ${environment} failed: ${error})`);
         await this.report.tell('awaiting-decision', `Deploy of ${tag} to ${environment} failed after retries: ${error}. Waiting for retryDeploy or abort.`);
-        this.retryRequested = false;
-        const decided = await condition(() => this.retryRequested, policy.decisionDeadlineHours * 3_600_000);
+        this.controls.retryRequested = false;
+        const decided = await condition(() => this.controls.retryRequested, policy.decisionDeadlineHours * 3_600_000);
         this.status.failedDeploy = undefined;
         if (!decided) await this.expire();
       }
@@ -216,7 +175,7 @@ class Train {
     const at = nextLocalTime(Date.now(), policy.release.timeZone, policy.e2eAt);
     this.report.enter('awaiting-e2e');
     this.report.waitFor(`the E2E window at ${describeTime(at, policy.release.timeZone)}`);
-    if (at > Date.now()) await condition(() => this.promotion !== undefined, at - Date.now());
+    if (at > Date.now()) await condition(() => this.controls.promotion !== undefined, at - Date.now());
   }
 
   private async runE2E(): Promise<void> {
@@ -240,21 +199,21 @@ class Train {
     // Never `condition(fn, 0)`: the SDK records a marker for a zero timeout, which a replay that
     // computes a different remaining time would not reproduce.
     const untilRelease = releaseAt - Date.now();
-    if (untilRelease > 0) await condition(() => this.promotion !== undefined, untilRelease);
+    if (untilRelease > 0) await condition(() => this.controls.promotion !== undefined, untilRelease);
     for (;;) {
-      const decision = gateDecision({ promotedBy: this.promotion?.by, e2e: this.status.e2e, releaseTimeReached: true, hasE2E: policy.hasE2E });
+      const decision = gateDecision({ promotedBy: this.controls.promotion?.by, e2e: this.status.e2e, releaseTimeReached: true, hasE2E: policy.hasE2E });
       if (decision.kind === 'promote') {
-        const reason = this.promotion ? ` (${this.promotion.reason})` : '';
+        const reason = this.controls.promotion ? ` (${this.controls.promotion.reason})` : '';
         await this.report.tell('promoted', `Promoting ${this.input.tag} to production: ${decision.why}${reason}.`);
         return;
       }
       this.report.enter('awaiting-decision');
       this.report.waitFor(`${decision.why}, or rerunE2E`);
       await this.report.tell('awaiting-decision', `${this.input.tag} is waiting for ${decision.why}.`);
-      this.rerunRequested = false;
-      const decided = await condition(() => this.promotion !== undefined || this.rerunRequested, policy.decisionDeadlineHours * 3_600_000);
+      this.controls.rerunRequested = false;
+      const decided = await condition(() => this.controls.promotion !== undefined || this.controls.rerunRequested, policy.decisionDeadlineHours * 3_600_000);
       if (!decided) await this.expire();
-      if (this.rerunRequested && !this.promotion) await this.runE2E();
+      if (this.controls.rerunRequested && !this.controls.promotion) await this.runE2E();
     }
   }
 
@@ -315,7 +274,7 @@ class Train {
   }
 
   private record(tag: string, commit: string, outcome: DeploymentOutcome): DeploymentRecord {
-    return { tag, commit, outcome, trainId: this.status.trainId, at: Date.now(), by: this.promotion?.by ?? this.input.startedBy };
+    return { tag, commit, outcome, trainId: this.status.trainId, at: Date.now(), by: this.controls.promotion?.by ?? this.input.startedBy };
   }
 
   private queued(why: string): void {
@@ -327,51 +286,5 @@ class Train {
     this.report.markFailed(why);
     await this.report.tell('failed', `Train ${this.input.tag} failed: ${why}.`);
     throw new TrainEnded();
-  }
-
-  private async onPromote(req: OperatorRequest): Promise<TrainStatus> {
-    this.promotion = { kind: 'promote', by: req.by, reason: req.reason, at: Date.now() };
-    this.status.actions.push(this.promotion);
-    if (req.overrideFreeze) {
-      this.promotion.overrideFreeze = true;
-      await this.report.tell('operator-action', `${req.by} promoted ${this.input.tag} through the production freeze: ${req.reason}`, true);
-      await this.ledgers.bypassFreezeWhileWaiting('production');
-    }
-    return this.status;
-  }
-
-  private async onRerunE2E(req: OperatorRequest): Promise<TrainStatus> {
-    this.status.actions.push({ kind: 'rerunE2E', by: req.by, reason: req.reason, at: Date.now() });
-    this.rerunRequested = true;
-    await this.report.tell('operator-action', `${req.by} re-runs E2E of ${this.input.tag}: ${req.reason}`, true);
-    return this.status;
-  }
-
-  private async onRegenerateChangelog(req: ChangelogRequest): Promise<TrainStatus> {
-    this.status.actions.push({ kind: 'regenerateChangelog', by: req.by, reason: req.reason, at: Date.now() });
-    await this.publishChangelog(req.previousTag, true);
-    if (this.status.changelog) await this.report.tell('changelog', `Changelog of ${this.input.tag} regenerated by ${req.by}: ${this.status.changelog.url}`, true);
-    return this.status;
-  }
-
-  private onSupersede(req: SupersedeRequest): TrainStatus {
-    this.supersession = req;
-    this.status.actions.push({ kind: 'supersede', by: req.by, reason: req.reason, at: Date.now() });
-    this.scope.cancel();
-    return this.status;
-  }
-
-  private onAbort(req: OperatorRequest): TrainStatus {
-    this.abortion = { kind: 'abort', by: req.by, reason: req.reason, at: Date.now() };
-    this.status.actions.push(this.abortion);
-    this.scope.cancel();
-    return this.status;
-  }
-
-  private async onRetryDeploy(req: OperatorRequest): Promise<TrainStatus> {
-    this.status.actions.push({ kind: 'retryDeploy', by: req.by, reason: req.reason, at: Date.now() });
-    this.retryRequested = true;
-    await this.report.tell('operator-action', `${req.by} retries the deploy of ${this.input.tag}: ${req.reason}`, true);
-    return this.status;
   }
 }

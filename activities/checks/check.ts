@@ -4,7 +4,6 @@ import type { CheckRequest } from '../types.js';
 export interface CheckContext {
   signal: AbortSignal;
   heartbeat: () => void;
-  /** Base URL or other facts of the environment under test, for the check's environment variables. */
 }
 
 /**
