@@ -52,7 +52,7 @@ export function formatLedger(view: LedgerView, timeZone: string, exists = true):
     `Ledger    ${title}`,
     `Lock      ${h ? `held by ${h.trainId} (${h.tag}) since ${when(h.grantedAt)}` : 'free'}`,
     `Freeze    ${freeze}`,
-    `Rights    ${view.operators ? `enforced for ${view.operators.map((o) => o.name).join(', ')}` : "none known to this ledger (trains tell production's theirs); trainyard checks the config's"}`,
+    `Rights    ${view.operators ? `enforced for ${view.operators.map((o) => o.name).join(', ')}` : "none: the service's config has no operators, so anyone may act"}`,
     `Queue     ${view.queue.length === 0 ? 'empty' : `${view.queue.length} waiting`}`,
   ];
   if (view.queue.length > 0) {
