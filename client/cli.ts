@@ -9,6 +9,7 @@ import { isFinal, type OperatorRequest } from '../domain/train.js';
 import { abortUpdate, promoteUpdate, rerunE2EUpdate, retryDeployUpdate } from '../workflows/messages.js';
 import { configJsonSchema } from '../domain/config.js';
 import { configPath, loadConfigFile } from './config-file.js';
+import { planSchedules, upsertSchedules } from './schedules.js';
 import { registerSearchAttributes } from './search-attributes.js';
 import { formatLedger, formatTrain, formatTrainList } from './format.js';
 import { environmentsOf, freezeLedger, ledgerView, parseUntil, serviceContext, unfreezeLedger, type LedgerOutcome } from './ledgers.js';
@@ -172,6 +173,8 @@ export function buildProgram(): Command {
       const target = operatorTarget();
       const { createTrainyardWorker } = await import('../workers/worker.js');
       const worker = await createTrainyardWorker({ connection: await connectWorker(target), namespace: target.namespace, config, baseDir });
+      const schedules = await withClient((client) => upsertSchedules(client, config));
+      console.log(`schedules: ${schedules.created.length} created, ${schedules.updated.length} updated, ${schedules.deleted.length} deleted`);
       console.log(`worker polling ${config.temporal.taskQueue} on ${target.address}/${target.namespace}`);
       await worker.run();
     });
@@ -204,6 +207,9 @@ export function buildProgram(): Command {
       for (const [name, s] of Object.entries(config.services)) {
         console.log(`  ${name}: releases ${s.release.days.join(',')} at ${s.release.time} ${s.release.timeZone}; tags like ${s.tagFormat}`);
       }
+      const schedules = planSchedules(config);
+      for (const p of schedules) console.log(`  schedule ${p.scheduleId}: cut ${p.service} on ${p.describe}`);
+      if (schedules.length === 0) console.log('  no schedules: cuts only on demand (trainyard start)');
     });
 
   return program;

@@ -15,6 +15,7 @@ import { projectRoot } from '../workers/bundle.js';
 import { createTrainyardWorker, installQuietRuntime } from '../workers/worker.js';
 import { configPath, loadConfigFile } from './config-file.js';
 import { startDevServer, type DevServer } from './dev-server.js';
+import { upsertSchedules } from './schedules.js';
 import { connectClient, connectWorker, configuredTarget, localTarget } from './temporal.js';
 import { activeTrains, trainStatus } from './trains.js';
 
@@ -91,6 +92,9 @@ async function main(): Promise<void> {
   const client = await connectClient(target);
   const worker = await createTrainyardWorker({ connection: await connectWorker(target), namespace: target.namespace, config, baseDir });
   const running = worker.run();
+  for (const [verb, ids] of Object.entries(await upsertSchedules(client, config))) {
+    if (ids.length > 0) console.log(`Schedules ${verb}: ${ids.join(', ')}`);
+  }
   if (demo) {
     const restarted = restartTargets(demoDir);
     if (restarted.length > 0) console.log(`Restarted demo environments: ${restarted.join(', ')}`);

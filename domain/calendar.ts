@@ -64,3 +64,8 @@ export function nextLocalTime(now: number, timeZone: string, time: string): numb
   const today = DateTime.fromMillis(now, { zone: timeZone }).set({ hour: clock.hour, minute: clock.minute, second: 0, millisecond: 0 });
   return (today.toMillis() >= now ? today : today.plus({ days: 1 })).toMillis();
 }
+
+/** The weekdays before the release days (a release on Monday is cut on Sunday). */
+export function daysBefore(days: readonly Weekday[]): Weekday[] {
+  return WEEKDAYS.filter((_, i) => days.includes(WEEKDAYS[(i + 1) % 7] as Weekday));
+}

@@ -118,6 +118,11 @@ const service = z.strictObject({
   tagFormat: checked(tagFormatProblem).default(DEFAULT_TAG_FORMAT),
   release: calendar.default({ timeZone: 'UTC', days: ['mon', 'tue', 'wed', 'thu'], time: '11:00', minLeadHours: 12 }),
   e2e: check.optional(),
+  /**
+   * Cut automatically on the day before each release day at this local time (a Temporal Schedule,
+   * visible and pausable in the UI). Absent: cuts only on demand (`trainyard start`).
+   */
+  cut: z.strictObject({ at: clock() }).optional(),
   /** Run E2E at this local time (the overnight window) instead of right after staging. */
   e2eAt: clock().optional(),
   environments: z.strictObject({ staging: environment, production: environment }),

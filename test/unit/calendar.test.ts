@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nextReleaseTime, releaseDate, type ReleaseCalendar } from '../../domain/calendar.js';
+import { daysBefore, nextLocalTime, nextReleaseTime, releaseDate, type ReleaseCalendar } from '../../domain/calendar.js';
 
 const ny: ReleaseCalendar = { timeZone: 'America/New_York', days: ['mon', 'tue', 'wed', 'thu'], time: '11:00', minLeadHours: 12 };
 const at = (iso: string) => Date.parse(iso);
@@ -28,5 +28,16 @@ describe('release calendar', () => {
   it('names the release date in the calendar zone, not UTC', () => {
     // 2024-10-02 23:30 in New York is already the 3rd in UTC.
     expect(releaseDate(at('2024-10-03T03:30:00Z'), 'America/New_York')).toBe('2024-10-02');
+  });
+
+  it('cuts on the day before each release day (Monday releases are cut on Sunday)', () => {
+    expect(daysBefore(['mon', 'tue', 'wed', 'thu'])).toEqual(['mon', 'tue', 'wed', 'sun']);
+    expect(daysBefore(['sat'])).toEqual(['fri']);
+  });
+
+  it('finds the next local time for the E2E window, today or tomorrow', () => {
+    // 2024-10-01 23:00 EDT (03:00Z on the 2nd): the next 02:00 EDT is 06:00Z on the 2nd.
+    expect(new Date(nextLocalTime(at('2024-10-02T03:00:00Z'), 'America/New_York', '02:00')).toISOString()).toBe('2024-10-02T06:00:00.000Z');
+    expect(new Date(nextLocalTime(at('2024-10-02T07:00:00Z'), 'America/New_York', '02:00')).toISOString()).toBe('2024-10-03T06:00:00.000Z');
   });
 });

@@ -1,0 +1,72 @@
+/**
+ * The day-before cut as a Temporal Schedule on the real dev server (the test server has no
+ * Schedules): created from the config, updated idempotently, triggered, deleted with the config.
+ */
+import type { Client } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfigFile } from '../../client/config-file.js';
+import { upsertSchedules } from '../../client/schedules.js';
+import { connectClient, localTarget } from '../../client/temporal.js';
+import { startDemoEnv, type DemoEnv } from '../helpers/demo-env.js';
+
+let demo: DemoEnv;
+let client: Client;
+beforeAll(async () => {
+  demo = await startDemoEnv('    cut: { at: "15:00" }\n');
+  client = await connectClient(localTarget(demo.server.address));
+});
+afterAll(async () => {
+  await client?.connection.close();
+  await demo?.stop();
+});
+
+describe('schedules from the config', () => {
+  it('creates the cut schedule for the day before each release day, in the service zone', async () => {
+    const { config } = loadConfigFile(demo.configFile);
+    expect(await upsertSchedules(client, config)).toEqual({ created: ['trainyard-cut-demo'], updated: [], deleted: [] });
+    const described = await client.schedule.getHandle('trainyard-cut-demo').describe();
+    const calendar = described.spec.calendars?.[0];
+    expect(calendar?.hour).toEqual([{ start: 15, end: 15, step: 1 }]);
+    expect(calendar?.minute).toEqual([{ start: 0, end: 0, step: 1 }]);
+    expect(described.spec.timezone).toBe('America/New_York');
+    expect(described.policies.overlap).toBe('SKIP');
+    expect(described.policies.catchupWindow).toBe(86_400_000);
+    expect(described.action).toMatchObject({ type: 'startWorkflow', workflowType: 'cutRelease', taskQueue: 'trainyard' });
+  });
+
+  it('is idempotent and keeps an operator pause', async () => {
+    const { config } = loadConfigFile(demo.configFile);
+    await client.schedule.getHandle('trainyard-cut-demo').pause('release freeze for the audit');
+    expect(await upsertSchedules(client, config)).toEqual({ created: [], updated: ['trainyard-cut-demo'], deleted: [] });
+    const described = await client.schedule.getHandle('trainyard-cut-demo').describe();
+    expect(described.state.paused).toBe(true);
+    expect(described.state.note).toBe('release freeze for the audit');
+    await client.schedule.getHandle('trainyard-cut-demo').unpause();
+  });
+
+  it('a triggered schedule cuts a release and starts its train', async () => {
+    await client.schedule.getHandle('trainyard-cut-demo').trigger();
+    const deadline = Date.now() + 30_000;
+    let listing = '';
+    while (!/train\/demo\/demo\/v\S+\.1/.test(listing)) {
+      if (Date.now() > deadline) throw new Error(`no train started: ${listing}`);
+      await new Promise((r) => setTimeout(r, 500));
+      listing = (await demo.cli(['status'])).stdout;
+    }
+    const trainId = /(train\/demo\/\S+)/.exec(listing)![1]!;
+    expect((await demo.statusOf(trainId)).startedBy).toBe('schedule');
+  });
+
+  it('deletes its schedule when the config no longer has it', async () => {
+    const { config } = loadConfigFile(demo.configFile);
+    delete config.services.demo!.cut;
+    const deadline = Date.now() + 10_000;
+    let result = await upsertSchedules(client, config);
+    // The schedule list is eventually consistent: look again until it shows the schedule.
+    while (result.deleted.length === 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 300));
+      result = await upsertSchedules(client, config);
+    }
+    expect(result).toEqual({ created: [], updated: [], deleted: ['trainyard-cut-demo'] });
+  });
+});
