@@ -18,13 +18,18 @@ function rootMessage(err: WorkflowFailedError): string {
   return cause?.message ?? err.message;
 }
 
-async function cut(client: Client, program: Command, req: CutRequest, workflowSuffix = ''): Promise<CutResult> {
+type Started = Extract<CutResult, { trainId: string }>;
+
+async function cut(client: Client, program: Command, req: CutRequest, workflowSuffix = ''): Promise<Started> {
+  let result: CutResult;
   try {
-    return await client.workflow.execute('cutRelease', { workflowId: cutId(req.service) + workflowSuffix, taskQueue: taskQueue(program.opts().config), args: [req] });
+    result = await client.workflow.execute('cutRelease', { workflowId: cutId(req.service) + workflowSuffix, taskQueue: taskQueue(program.opts().config), args: [req] });
   } catch (err) {
     if (err instanceof WorkflowFailedError) throw new Rejected(`cut rejected: ${rootMessage(err)}`);
     throw err;
   }
+  if (result.trainId === undefined) throw new Rejected(`nothing was cut: ${result.skipped}`);
+  return result;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];

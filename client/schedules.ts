@@ -6,7 +6,7 @@
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type DayOfWeek, type ScheduleOptions } from '@temporalio/client';
 import { daysBefore, parseClock } from '../domain/calendar.js';
 import type { TrainyardConfig } from '../domain/config.js';
-import { cutId } from '../domain/ids.js';
+import { cutId, SCHEDULE } from '../domain/ids.js';
 import type { CutRequest } from '../workflows/cutRelease.js';
 
 /** Every schedule Trainyard manages has this prefix; others are left alone. */
@@ -36,7 +36,7 @@ export function planSchedules(config: TrainyardConfig): PlannedSchedule[] {
     const clock = parseClock(s.cut.at) ?? { hour: 0, minute: 0 };
     const days = daysBefore(s.release.days);
     const scheduleId = `${SCHEDULE_PREFIX}${service}`;
-    const args: [CutRequest] = [{ service, startedBy: 'schedule' }];
+    const args: [CutRequest] = [{ service, startedBy: SCHEDULE }];
     const options: ScheduleOptions = {
       scheduleId,
       spec: {

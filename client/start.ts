@@ -32,6 +32,7 @@ async function findOrStartTrain(client: Client, taskQueue: string): Promise<{ id
     taskQueue,
     args: [{ service: DEMO_SERVICE, startedBy: 'npm start' }],
   });
+  if (!result.trainId) throw new Error(`the cut started no train: ${result.skipped}`);
   return { id: result.trainId, resumed: false };
 }
 

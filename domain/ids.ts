@@ -18,3 +18,6 @@ export function parseTrainId(id: string): { service: string; tag: string } | und
 export function ledgerId(service: string, environment: string): string {
   return `env/${service}/${environment}`;
 }
+
+/** The operator name of scheduled cuts (the Temporal Schedule's action). */
+export const SCHEDULE = 'schedule';

@@ -106,3 +106,15 @@ export function bumpTag(format: string, service: string, tag: string, existing: 
   if (!parts) throw new Error(`tag "${tag}" does not follow the format "${format}" of service "${service}"`);
   return nextTag(format, service, parts.date, [...existing, tag]);
 }
+
+/** The newest of `tags` in the service's format (latest release date, then highest number). */
+export function newestTag(format: string, service: string, tags: readonly string[]): string | undefined {
+  let newest: { tag: string; key: string } | undefined;
+  for (const tag of tags) {
+    const parts = parseTag(format, service, tag);
+    if (!parts) continue;
+    const key = `${parts.date}#${String(parts.n).padStart(6, '0')}`;
+    if (!newest || key > newest.key) newest = { tag, key };
+  }
+  return newest?.tag;
+}

@@ -5,8 +5,8 @@
  */
 import { ApplicationFailure, ParentClosePolicy, WorkflowIdReusePolicy, startChild } from '@temporalio/workflow';
 import { nextReleaseTime, releaseDate } from '../domain/calendar.js';
-import { trainId } from '../domain/ids.js';
-import { bumpTag, nextTag, refNameProblem } from '../domain/tags.js';
+import { SCHEDULE, trainId } from '../domain/ids.js';
+import { bumpTag, newestTag, nextTag, refNameProblem } from '../domain/tags.js';
 import type { TrainInput, TrainPolicy } from '../domain/train.js';
 import { forge } from './activity-options.js';
 import { releaseTrain } from './releaseTrain.js';
@@ -31,16 +31,13 @@ export interface CutRequest {
   hotfix?: { fromTag: string; picks: string[] };
 }
 
-export interface CutResult {
-  trainId: string;
-  tag: string;
-  commit: string;
-  releaseAt: number;
-}
+export type CutResult =
+  | { trainId: string; tag: string; commit: string; releaseAt: number; skipped?: undefined }
+  /** A scheduled cut found nothing new to release. */
+  | { skipped: string; commit: string; releaseAt: number; trainId?: undefined; tag?: undefined };
 
 /** The next free tag: after the superseded train's tag for a re-tag, else for the release date. */
-async function freeTag(req: CutRequest, format: string, date: string): Promise<string> {
-  const existing = await forge.listReleaseTags({ service: req.service });
+function freeTag(req: CutRequest, format: string, date: string, existing: string[]): string {
   if (!req.supersedes) return nextTag(format, req.service, date, existing);
   try {
     return bumpTag(format, req.service, req.supersedes.tag, existing);
@@ -55,7 +52,15 @@ export async function cutRelease(req: CutRequest): Promise<CutResult> {
   // A hotfix goes out as soon as staging and E2E pass; it does not wait for a release slot.
   if (req.hotfix) return cutHotfix(req, req.hotfix, policy, Date.now());
   const commit = await forge.resolveCommit({ service: req.service, ref: req.ref });
-  const tag = req.tag ?? (await freeTag(req, policy.tagFormat, releaseDate(releaseAt, policy.release.timeZone)));
+  const existing = await forge.listReleaseTags({ service: req.service });
+  if (req.startedBy === SCHEDULE && !req.tag && !req.supersedes) {
+    // A schedule does not cut the same commit again: nothing merged since the last release tag.
+    const latest = newestTag(policy.tagFormat, req.service, existing);
+    if (latest && (await forge.resolveCommit({ service: req.service, ref: latest })) === commit) {
+      return { skipped: `nothing new since ${latest} (${commit.slice(0, 12)})`, commit, releaseAt };
+    }
+  }
+  const tag = req.tag ?? freeTag(req, policy.tagFormat, releaseDate(releaseAt, policy.release.timeZone), existing);
   const problem = refNameProblem(tag);
   if (problem) throw ApplicationFailure.nonRetryable(`tag "${tag}" ${problem}; choose a valid git tag name`, 'INVALID_REF');
   if (req.supersedes) {

@@ -8,6 +8,9 @@ import { loadConfigFile } from '../../client/config-file.js';
 import { upsertSchedules } from '../../client/schedules.js';
 import { connectClient, localTarget } from '../../client/temporal.js';
 import { startDemoEnv, type DemoEnv } from '../helpers/demo-env.js';
+import { commitChange } from '../../demo/demo.js';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 
 let demo: DemoEnv;
 let client: Client;
@@ -19,6 +22,8 @@ afterAll(async () => {
   await client?.connection.close();
   await demo?.stop();
 });
+
+const git = (...args: string[]) => execFileSync('git', ['-C', join(demo.dir, 'repo'), ...args], { encoding: 'utf8' });
 
 describe('schedules from the config', () => {
   it('creates the cut schedule for the day before each release day, in the service zone', async () => {
@@ -55,6 +60,19 @@ describe('schedules from the config', () => {
     }
     const trainId = /(train\/demo\/\S+)/.exec(listing)![1]!;
     expect((await demo.statusOf(trainId)).startedBy).toBe('schedule');
+  });
+
+  it('a scheduled cut with nothing new since the last release tag is skipped; a new commit is cut', async () => {
+    const scheduled = () => client.workflow.execute('cutRelease', { workflowId: 'cut/demo', taskQueue: 'trainyard', args: [{ service: 'demo', startedBy: 'schedule' }] });
+    // The triggered train's tag exists once its first activity ran.
+    const deadline = Date.now() + 20_000;
+    while (!git('tag', '--list').includes('.1') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    const nothing = await scheduled();
+    expect(nothing.skipped).toMatch(/^nothing new since demo\/v\d{4}\.\d{2}\.\d{2}\.1 \(/);
+    expect(nothing.trainId).toBeUndefined();
+    commitChange(demo.dir, 'A change merged after the cut');
+    const next = await scheduled();
+    expect(next.tag).toMatch(/\.2$/);
   });
 
   it('deletes its schedule when the config no longer has it', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bumpTag, formatTag, nextTag, parseTag, refNameProblem, tagFormatProblem } from '../../domain/tags.js';
+import { bumpTag, formatTag, newestTag, nextTag, parseTag, refNameProblem, tagFormatProblem } from '../../domain/tags.js';
 
 const FORMAT = '{service}/v{yyyy}.{MM}.{dd}.{n}';
 
@@ -51,5 +51,10 @@ describe('tag naming', () => {
     expect(tagFormatProblem('v{yyyy}.{MM}.{dd}.{build}')).toMatch(/unknown token.*\{build\}/);
     expect(tagFormatProblem('v{yyyy}.{MM}.{dd}')).toMatch(/\{n\}/);
     expect(tagFormatProblem('bad tag {yyyy}.{MM}.{dd}.{n}')).toMatch(/not valid git refs/);
+  });
+
+  it('finds the newest release tag by date, then number (not by string order)', () => {
+    expect(newestTag(FORMAT, 'api', ['api/v2024.10.02.9', 'api/v2024.10.02.10', 'api/v2024.10.01.99', 'web/v2025.01.01.1', 'v9'])).toBe('api/v2024.10.02.10');
+    expect(newestTag(FORMAT, 'api', ['web/v2024.10.02.1'])).toBeUndefined();
   });
 });
