@@ -51,3 +51,14 @@ export function trainSuperseder(client: Client) {
     }
   };
 }
+
+export function workflowWatcher(client: Client) {
+  return async function workflowRunning({ workflowId }: { workflowId: string }): Promise<boolean> {
+    try {
+      return (await client.workflow.getHandle(workflowId).describe()).status.name === 'RUNNING';
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return false;
+      throw err;
+    }
+  };
+}

@@ -68,6 +68,8 @@ export interface TrainActivities {
   createReleaseTag(req: { service: string; tag: string; commit: string; message: string }): Promise<{ created: boolean }>;
   /** Branches `branch` from `fromTag` and cherry-picks `picks`; returns the commit to tag. */
   prepareHotfix(req: { service: string; branch: string; fromTag: string; picks: string[] }): Promise<string>;
+  /** Whether a workflow (a lock holder) is still running; false when it ended or never existed. */
+  workflowRunning(req: { workflowId: string }): Promise<boolean>;
   /** Asks a train to stand down for its re-tag; its validator's refusal is REJECTED. */
   supersedeTrain(req: { trainId: string; by: string; reason: string; newTag: string }): Promise<void>;
   /** Builds the changelog since the last production version and publishes it as release notes. */

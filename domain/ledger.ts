@@ -45,7 +45,7 @@ export interface DeploymentRecord {
 export interface LedgerState {
   service: string;
   environment: EnvironmentName;
-  holder?: LockRequest & { grantedAt: number };
+  holder?: LockRequest & { grantedAt: number; checkedAt?: number };
   queue: LockRequest[];
   freeze?: Freeze;
   /** Newest last; capped at MAX_DEPLOYMENTS so the state stays small across continue-as-new. */

@@ -46,7 +46,7 @@ import {
   lockQueuedSignal,
   type FreezeRequest,
 } from './ledger-messages.js';
-import { handlerNotifier } from './activity-options.js';
+import { forge, handlerNotifier } from './activity-options.js';
 
 export interface LedgerInput {
   service: string;
@@ -57,9 +57,16 @@ export interface LedgerInput {
   config?: LedgerConfig;
   /** Continue-as-new after this many history events (tests set it low). */
   maxHistoryEvents?: number;
+  /** How often to check that the lock holder still runs (tests set it low). */
+  holderCheckMs?: number;
 }
 
 const DEFAULT_MAX_HISTORY_EVENTS = 2_000;
+/**
+ * A train that is terminated (no code runs) cannot give its lock back; the ledger looks at a holder
+ * this often and takes the lock back from one that has ended. Hourly: a few events an hour at most.
+ */
+const DEFAULT_HOLDER_CHECK_MS = 3_600_000;
 /** Trains waiting to be told about freezes; far more than a service has active at once. */
 const MAX_SUBSCRIBERS = 200;
 
@@ -210,11 +217,27 @@ export async function environmentLedger(input: LedgerInput): Promise<void> {
     }
   }
 
+  /** Takes the lock back from a holder that ended without giving it back (e.g. terminated). */
+  async function checkHolder(): Promise<void> {
+    const holder = state.holder;
+    if (!holder || Date.now() - (holder.checkedAt ?? holder.grantedAt) < holderCheckMs) return;
+    if (await forge.workflowRunning.executeWithOptions({ summary: `Is ${holder.trainId} still running?` }, [{ workflowId: holder.trainId }])) {
+      holder.checkedAt = Date.now(); // look again after another interval
+      return;
+    }
+    log.warn('lock holder ended without giving the lock back; taking it back', { trainId: holder.trainId });
+    release(state, holder.trainId);
+    changed = true;
+  }
+
   const maxEvents = input.maxHistoryEvents ?? DEFAULT_MAX_HISTORY_EVENTS;
+  const holderCheckMs = input.holderCheckMs ?? DEFAULT_HOLDER_CHECK_MS;
   for (;;) {
-    const next = nextFreezeChange(state, Date.now());
+    const wakeAt = [nextFreezeChange(state, Date.now()), state.holder ? (state.holder.checkedAt ?? state.holder.grantedAt) + holderCheckMs : undefined].filter((t): t is number => t !== undefined);
+    const next = wakeAt.length > 0 ? Math.min(...wakeAt) : undefined;
     await condition(() => changed || freezeChanged, next !== undefined ? Math.max(1, next - Date.now()) : undefined);
     changed = false;
+    await checkHolder();
     if (state.freeze && !manualFreeze(state, Date.now())) state.freeze = undefined; // expired
     // Tell trains whenever what they see changed: a freeze set or lifted, a window started or ended.
     const view = JSON.stringify(freezeView(state, Date.now()));

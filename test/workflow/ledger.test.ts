@@ -98,6 +98,7 @@ describe('environment ledger', () => {
       expect(gate.maxInFlight()).toBe(1);
       expect(world.deploys.map((d) => d.tag)).toEqual([`${service}/v1.1`, `${service}/v1.2`]);
       await recordHistory('ledger two trains contend', second);
+      await recordHistory('environment ledger staging after two trains', env.client.workflow.getHandle(ledgerId(service, 'staging')));
     });
   });
 
@@ -120,6 +121,22 @@ describe('environment ledger', () => {
         expect(ledger.deployments.map((d) => `${d.tag}:${d.outcome}`)).toEqual([`${service}/v1.2:verified`]);
       },
     );
+  });
+
+  it('a train terminated while holding the lock loses it: the ledger sees the holder ended', async () => {
+    const deploys = { gate: undefined as ReturnType<typeof gatedDeploys> | undefined };
+    await withService((w) => (deploys.gate = gatedDeploys(w)), async ({ service, taskQueue, policy: p }) => {
+      // The ledger, started first with a short check interval (the default is an hour).
+      await env.client.workflow.start('environmentLedger', { workflowId: ledgerId(service, 'staging'), taskQueue, args: [{ service, environment: 'staging', holderCheckMs: 1_000 }] });
+      const first = await startTrain(env, { service, tag: `${service}/v1.1`, taskQueue, policy: { ...p, hasE2E: false } });
+      await waitFor(() => deploys.gate!.started(first.workflowId), 'the first staging deploy');
+      const second = await startTrain(env, { service, tag: `${service}/v1.2`, taskQueue, policy: { ...p, hasE2E: false } });
+      await reach(second, 'awaiting-lock');
+      await first.terminate('operator terminated it from the UI');
+      await waitFor(() => deploys.gate!.started(second.workflowId), 'the second train to get the lock');
+      deploys.gate!.release(second.workflowId);
+      await reach(second, 'awaiting-release');
+    });
   });
 
   it('a production freeze rejects promote, defers the release, and the train goes on when unfrozen', async () => {
