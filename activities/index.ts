@@ -13,7 +13,7 @@ import { TrainyardError } from '../domain/errors.js';
 import type { TrainPolicy } from '../domain/train.js';
 import { readVersion } from './checks/http.js';
 import { changelogPublisher } from './changelog.js';
-import { ledgerSignaller, trainSuperseder, workflowWatcher } from './ledger.js';
+import { ledgerSignaller, schedulePauser, trainSuperseder, workflowWatcher } from './ledger.js';
 import type { Drivers } from './registry.js';
 import type { TrainActivities } from './types.js';
 
@@ -83,6 +83,7 @@ export function createActivities({ config, drivers, client }: ActivityDeps): Tra
     publishChangelog: changelogPublisher(client, drivers),
     supersedeTrain: trainSuperseder(client),
     workflowRunning: workflowWatcher(client),
+    pauseCutSchedule: schedulePauser(client),
     async trainPolicy({ service }) {
       return trainPolicyOf(config, service);
     },

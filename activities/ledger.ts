@@ -3,13 +3,13 @@
  * environment ledger from a train: signal-with-start, so the first train of a service
  * creates its ledgers and later ones find them. (Workflows cannot signal-with-start themselves.)
  */
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { ScheduleNotFoundError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { TrainyardError } from '../domain/errors.js';
 import type { LedgerConfig } from '../domain/ledger.js';
 import type { LedgerInput } from '../workflows/environmentLedger.js';
 import { configureSignal } from '../workflows/ledger-messages.js';
 import { supersedeUpdate } from '../workflows/messages.js';
-import { ledgerId } from '../domain/ids.js';
+import { cutScheduleId, ledgerId } from '../domain/ids.js';
 import { SERVICE } from '../workflows/search-attributes.js';
 import type { LedgerSignal } from './types.js';
 
@@ -60,5 +60,26 @@ export function workflowWatcher(client: Client) {
       if (err instanceof WorkflowNotFoundError) return false;
       throw err;
     }
+  };
+}
+
+const GRPC_UNIMPLEMENTED = 12;
+
+/** Notes Trainyard writes on a schedule it paused; only those pauses are lifted by an unfreeze. */
+export const FREEZE_NOTE_PREFIX = 'Paused by a freeze: ';
+
+export function schedulePauser(client: Client) {
+  return async function pauseCutSchedule({ service, frozen, why }: { service: string; frozen: boolean; why: string }): Promise<void> {
+    const handle = client.schedule.getHandle(cutScheduleId(service));
+    let state;
+    try {
+      state = (await handle.describe()).state;
+    } catch (err) {
+      // No such schedule, or a server without Schedules (the time-skipping test server): nothing to pause.
+      if (err instanceof ScheduleNotFoundError || (err as { cause?: { code?: number } }).cause?.code === GRPC_UNIMPLEMENTED) return;
+      throw err;
+    }
+    if (frozen && !state.paused) await handle.pause(`${FREEZE_NOTE_PREFIX}${why}`.slice(0, 500));
+    if (!frozen && state.paused && state.note?.startsWith(FREEZE_NOTE_PREFIX)) await handle.unpause(`Unpaused: ${why}`.slice(0, 500));
   };
 }

@@ -68,6 +68,11 @@ export interface TrainActivities {
   createReleaseTag(req: { service: string; tag: string; commit: string; message: string }): Promise<{ created: boolean }>;
   /** Branches `branch` from `fromTag` and cherry-picks `picks`; returns the commit to tag. */
   prepareHotfix(req: { service: string; branch: string; fromTag: string; picks: string[] }): Promise<string>;
+  /**
+   * Pauses the service's cut schedule while production is frozen (note: why), and unpauses it when
+   * the freeze ends, unless a person paused it for another reason. No schedule: nothing to do.
+   */
+  pauseCutSchedule(req: { service: string; frozen: boolean; why: string }): Promise<void>;
   /** Whether a workflow (a lock holder) is still running; false when it ended or never existed. */
   workflowRunning(req: { workflowId: string }): Promise<boolean>;
   /** Asks a train to stand down for its re-tag; its validator's refusal is REJECTED. */

@@ -174,7 +174,7 @@ export function buildProgram(): Command {
       const { createTrainyardWorker } = await import('../workers/worker.js');
       const worker = await createTrainyardWorker({ connection: await connectWorker(target), namespace: target.namespace, config, baseDir });
       const schedules = await withClient((client) => upsertSchedules(client, config));
-      console.log(`schedules: ${schedules.created.length} created, ${schedules.updated.length} updated, ${schedules.deleted.length} deleted`);
+      console.log(`schedules: ${schedules.created.length} created, ${schedules.updated.length} updated, ${schedules.unchanged.length} unchanged, ${schedules.deleted.length} deleted`);
       console.log(`worker polling ${config.temporal.taskQueue} on ${target.address}/${target.namespace}`);
       await worker.run();
     });

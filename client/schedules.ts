@@ -6,11 +6,10 @@
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type DayOfWeek, type ScheduleOptions } from '@temporalio/client';
 import { daysBefore, parseClock } from '../domain/calendar.js';
 import type { TrainyardConfig } from '../domain/config.js';
-import { cutId, SCHEDULE } from '../domain/ids.js';
-import type { CutRequest } from '../workflows/cutRelease.js';
+import { cutId, cutScheduleId, SCHEDULE, SCHEDULE_PREFIX } from '../domain/ids.js';
 
-/** Every schedule Trainyard manages has this prefix; others are left alone. */
-export const SCHEDULE_PREFIX = 'trainyard-cut-';
+export { SCHEDULE_PREFIX };
+import type { CutRequest } from '../workflows/cutRelease.js';
 
 const DAY_NAMES: Record<string, DayOfWeek> = {
   mon: 'MONDAY',
@@ -35,7 +34,7 @@ export function planSchedules(config: TrainyardConfig): PlannedSchedule[] {
     if (!s.cut) return [];
     const clock = parseClock(s.cut.at) ?? { hour: 0, minute: 0 };
     const days = daysBefore(s.release.days);
-    const scheduleId = `${SCHEDULE_PREFIX}${service}`;
+    const scheduleId = cutScheduleId(service);
     const args: [CutRequest] = [{ service, startedBy: SCHEDULE }];
     const options: ScheduleOptions = {
       scheduleId,
@@ -48,37 +47,64 @@ export function planSchedules(config: TrainyardConfig): PlannedSchedule[] {
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
       state: { note: 'Managed by Trainyard from its config; pause here to skip cuts, edit the config to change them.' },
     };
-    return [{ scheduleId, service, describe: `${days.join(',')} at ${s.cut.at} ${s.release.timeZone}`, options }];
+    return [{ scheduleId, service, describe: `${days.join(',')} at ${s.cut.at} ${s.release.timeZone}`, options: fingerprinted(options) }];
   });
+}
+
+/**
+ * The plan's fingerprint travels in the action's memo: a schedule whose fingerprint matches is left
+ * untouched. (An update must resend the schedule's pause state, so writing an unchanged schedule
+ * could race an operator's pause or unpause.)
+ */
+const PLAN_MEMO = 'trainyardPlan';
+
+function fingerprint(text: string): string {
+  let hash = 0x811c9dc5; // FNV-1a, 32 bits: enough to tell two plans apart
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return hash.toString(16);
+}
+
+function fingerprinted(options: ScheduleOptions): ScheduleOptions {
+  const plan = fingerprint(JSON.stringify([options.spec, options.action, options.policies]));
+  return { ...options, action: { ...options.action, memo: { [PLAN_MEMO]: plan } } };
+}
+
+function planOf(options: ScheduleOptions): unknown {
+  return (options.action.memo as Record<string, unknown> | undefined)?.[PLAN_MEMO];
 }
 
 export interface UpsertResult {
   created: string[];
   updated: string[];
+  unchanged: string[];
   deleted: string[];
 }
 
-async function exists(client: Client, scheduleId: string): Promise<boolean> {
+/** The fingerprint a schedule was written with; null when there is no such schedule. */
+async function currentPlan(client: Client, scheduleId: string): Promise<unknown> {
   try {
-    await client.schedule.getHandle(scheduleId).describe();
-    return true;
+    const described = await client.schedule.getHandle(scheduleId).describe();
+    return (described.action as { memo?: Record<string, unknown> }).memo?.[PLAN_MEMO] ?? 'unknown';
   } catch (err) {
-    if (err instanceof ScheduleNotFoundError) return false;
+    if (err instanceof ScheduleNotFoundError) return null;
     throw err;
   }
 }
 
 export async function upsertSchedules(client: Client, config: TrainyardConfig): Promise<UpsertResult> {
-  const result: UpsertResult = { created: [], updated: [], deleted: [] };
+  const result: UpsertResult = { created: [], updated: [], unchanged: [], deleted: [] };
   const planned = planSchedules(config);
   for (const { scheduleId, options } of planned) {
-    if (await exists(client, scheduleId)) {
-      // Keep the paused state and its note: an operator's pause survives a worker restart.
-      await client.schedule.getHandle(scheduleId).update((previous) => ({ ...previous, spec: options.spec, action: options.action, policies: options.policies }));
-      result.updated.push(scheduleId);
-    } else {
+    const current = await currentPlan(client, scheduleId);
+    if (current === null) {
       await client.schedule.create(options);
       result.created.push(scheduleId);
+    } else if (current === planOf(options)) {
+      result.unchanged.push(scheduleId);
+    } else {
+      // Keep the paused state and its note: an operator's pause survives a config change.
+      await client.schedule.getHandle(scheduleId).update((previous) => ({ ...previous, spec: options.spec, action: options.action, policies: options.policies }));
+      result.updated.push(scheduleId);
     }
   }
   const wanted = new Set(planned.map((p) => p.scheduleId));

@@ -21,3 +21,11 @@ export function ledgerId(service: string, environment: string): string {
 
 /** The operator name of scheduled cuts (the Temporal Schedule's action). */
 export const SCHEDULE = 'schedule';
+
+/** Every schedule Trainyard manages has this prefix; others are left alone. */
+export const SCHEDULE_PREFIX = 'trainyard-cut-';
+
+/** The Temporal Schedule of a service's day-before cut. */
+export function cutScheduleId(service: string): string {
+  return `${SCHEDULE_PREFIX}${service}`;
+}

@@ -217,6 +217,18 @@ export async function environmentLedger(input: LedgerInput): Promise<void> {
     }
   }
 
+  /** While production is frozen, the service's scheduled cuts wait too (the seed's "automation is paused"). */
+  async function pauseSchedules(): Promise<void> {
+    const view = freezeView(state, Date.now());
+    try {
+      await forge.pauseCutSchedule.executeWithOptions({ summary: view.frozen ? 'Pause the cut schedule for the freeze' : 'Unpause the cut schedule' }, [
+        { service: state.service, frozen: view.frozen, why: view.frozen ? `${view.by}: ${view.reason}` : 'production is no longer frozen' },
+      ]);
+    } catch (err) {
+      log.warn('could not update the cut schedule', { error: String(err) });
+    }
+  }
+
   /** Takes the lock back from a holder that ended without giving it back (e.g. terminated). */
   async function checkHolder(): Promise<void> {
     const holder = state.holder;
@@ -248,6 +260,7 @@ export async function environmentLedger(input: LedgerInput): Promise<void> {
     if (freezeChanged) {
       freezeChanged = false;
       await Promise.all(state.subscribers.map((s) => tellFreeze(s)));
+      if (state.environment === 'production') await pauseSchedules();
     }
     while (await grantNext()) {
       /* grant until the lock is held or nothing is eligible */

@@ -28,7 +28,7 @@ const git = (...args: string[]) => execFileSync('git', ['-C', join(demo.dir, 're
 describe('schedules from the config', () => {
   it('creates the cut schedule for the day before each release day, in the service zone', async () => {
     const { config } = loadConfigFile(demo.configFile);
-    expect(await upsertSchedules(client, config)).toEqual({ created: ['trainyard-cut-demo'], updated: [], deleted: [] });
+    expect(await upsertSchedules(client, config)).toEqual({ created: ['trainyard-cut-demo'], updated: [], unchanged: [], deleted: [] });
     const described = await client.schedule.getHandle('trainyard-cut-demo').describe();
     const calendar = described.spec.calendars?.[0];
     expect(calendar?.hour).toEqual([{ start: 15, end: 15, step: 1 }]);
@@ -42,8 +42,11 @@ describe('schedules from the config', () => {
   it('is idempotent and keeps an operator pause', async () => {
     const { config } = loadConfigFile(demo.configFile);
     await client.schedule.getHandle('trainyard-cut-demo').pause('release freeze for the audit');
-    expect(await upsertSchedules(client, config)).toEqual({ created: [], updated: ['trainyard-cut-demo'], deleted: [] });
+    expect(await upsertSchedules(client, config)).toEqual({ created: [], updated: [], unchanged: ['trainyard-cut-demo'], deleted: [] });
+    const changed = { ...config, services: { demo: { ...config.services.demo!, cut: { at: '16:30' } } } };
+    expect(await upsertSchedules(client, changed)).toEqual({ created: [], updated: ['trainyard-cut-demo'], unchanged: [], deleted: [] });
     const described = await client.schedule.getHandle('trainyard-cut-demo').describe();
+    expect(described.spec.calendars?.[0]?.hour).toEqual([{ start: 16, end: 16, step: 1 }]);
     expect(described.state.paused).toBe(true);
     expect(described.state.note).toBe('release freeze for the audit');
     await client.schedule.getHandle('trainyard-cut-demo').unpause();
@@ -75,6 +78,29 @@ describe('schedules from the config', () => {
     expect(next.tag).toMatch(/\.2$/);
   });
 
+  it("a production freeze pauses the cut schedule with its reason; unfreeze unpauses; a person's pause stays", async () => {
+    const schedule = client.schedule.getHandle('trainyard-cut-demo');
+    const state = async () => (await schedule.describe()).state;
+    const eventually = async (check: (s: Awaited<ReturnType<typeof state>>) => boolean, what: string) => {
+      const deadline = Date.now() + 15_000;
+      while (!check(await state())) {
+        if (Date.now() > deadline) throw new Error(`schedule never ${what}: ${JSON.stringify(await state())}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    };
+    expect((await demo.cli(['freeze', 'demo', '--reason', 'hotfix in progress', '--as', 'sre'])).code).toBe(0);
+    await eventually((s) => s.paused && s.note === 'Paused by a freeze: sre: hotfix in progress', 'paused by the freeze');
+    expect((await demo.cli(['unfreeze', 'demo', '--reason', 'done', '--as', 'sre'])).code).toBe(0);
+    await eventually((s) => !s.paused, 'unpaused');
+
+    await schedule.pause('audit: no releases this week');
+    expect((await demo.cli(['freeze', 'demo', '--reason', 'incident', '--as', 'sre'])).code).toBe(0);
+    expect((await demo.cli(['unfreeze', 'demo', '--reason', 'resolved', '--as', 'sre'])).code).toBe(0);
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(await state()).toMatchObject({ paused: true, note: 'audit: no releases this week' });
+    await schedule.unpause();
+  });
+
   it('deletes its schedule when the config no longer has it', async () => {
     const { config } = loadConfigFile(demo.configFile);
     delete config.services.demo!.cut;
@@ -85,6 +111,6 @@ describe('schedules from the config', () => {
       await new Promise((r) => setTimeout(r, 300));
       result = await upsertSchedules(client, config);
     }
-    expect(result).toEqual({ created: [], updated: [], deleted: ['trainyard-cut-demo'] });
+    expect(result).toEqual({ created: [], updated: [], unchanged: [], deleted: ['trainyard-cut-demo'] });
   });
 });
