@@ -2,10 +2,10 @@
  * `trainyard`: the operator CLI, a thin client over the workflows' messages. Exit codes: 0 success,
  * 1 rejected or failed, 2 usage.
  */
-import { Connection, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { Connection, WorkflowUpdateFailedError } from '@temporalio/client';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { TrainyardError } from '../domain/errors.js';
-import { isFinal, type OperatorRequest } from '../domain/train.js';
+import type { OperatorRequest } from '../domain/train.js';
 import { abortUpdate, promoteUpdate, rerunE2EUpdate, retryDeployUpdate } from '../workflows/messages.js';
 import { configJsonSchema } from '../domain/config.js';
 import { configPath, loadConfigFile } from './config-file.js';
@@ -16,7 +16,7 @@ import { environmentsOf, freezeLedger, ledgerView, parseUntil, serviceContext, u
 import { operator, Rejected, withClient } from './cli-context.js';
 import { addCutCommands } from './cuts.js';
 import { connectWorker, operatorTarget } from './temporal.js';
-import { activeTrains, resolveTrain, trainStatus } from './trains.js';
+import { activeTrains, followTrain, resolveTrain, trainStatus } from './trains.js';
 
 async function sendUpdate(train: string, update: typeof promoteUpdate, req: OperatorRequest, verb: string): Promise<void> {
   await withClient(async (client) => {
@@ -67,18 +67,6 @@ function untilArg(text: string): number {
   }
 }
 
-async function watch(client: Client, id: string): Promise<void> {
-  let last = '';
-  for (;;) {
-    const s = await trainStatus(client, id);
-    const line = `${s.stage}${s.waitingFor ? ` — waiting for ${s.waitingFor}` : ''}`;
-    if (line !== last) console.log(`${new Date().toISOString()}  ${line}`);
-    last = line;
-    if (isFinal(s.stage)) return;
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-}
-
 export function buildProgram(): Command {
   const program = new Command('trainyard')
     .description('Release trains as durable Temporal workflows')
@@ -106,7 +94,11 @@ export function buildProgram(): Command {
   program
     .command('watch <train>')
     .description('print stage changes until the train ends')
-    .action(async (train: string) => withClient(async (client) => watch(client, await resolveTrain(client, train, { latestIfNoneActive: true }))));
+    .action(async (train: string) =>
+      withClient(async (client) => {
+        await followTrain(client, await resolveTrain(client, train, { latestIfNoneActive: true }), (line) => console.log(`${new Date().toISOString()}  ${line}`));
+      }),
+    );
 
   addCutCommands(program);
 

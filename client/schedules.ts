@@ -7,8 +7,6 @@ import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type DayOfWe
 import { daysBefore, parseClock } from '../domain/calendar.js';
 import type { TrainyardConfig } from '../domain/config.js';
 import { cutId, cutScheduleId, SCHEDULE, SCHEDULE_PREFIX } from '../domain/ids.js';
-
-export { SCHEDULE_PREFIX };
 import type { CutRequest } from '../workflows/cutRelease.js';
 
 const DAY_NAMES: Record<string, DayOfWeek> = {

@@ -9,7 +9,6 @@ import type { Client } from '@temporalio/client';
 import { join } from 'node:path';
 import { restartTargets, setupDemoRepo, stopTargets } from '../demo/demo.js';
 import { cutId } from '../domain/ids.js';
-import { isFinal } from '../domain/train.js';
 import type { CutResult } from '../workflows/cutRelease.js';
 import { projectRoot } from '../workers/bundle.js';
 import { createTrainyardWorker, installQuietRuntime } from '../workers/worker.js';
@@ -17,7 +16,7 @@ import { configPath, loadConfigFile } from './config-file.js';
 import { startDevServer, type DevServer } from './dev-server.js';
 import { upsertSchedules } from './schedules.js';
 import { connectClient, connectWorker, configuredTarget, localTarget } from './temporal.js';
-import { activeTrains, trainStatus } from './trains.js';
+import { activeTrains, followTrain } from './trains.js';
 
 const root = projectRoot();
 const dataDir = join(root, '.trainyard');
@@ -55,26 +54,6 @@ function banner(uiUrl: string | undefined, id: string, resumed: boolean): string
     'Ctrl-C stops everything; `npm start` again resumes the same train.',
     '',
   ].join('\n');
-}
-
-/** Prints the train's stage whenever it changes, until it ends or we stop. */
-async function follow(client: Client, id: string, stopped: () => boolean): Promise<void> {
-  let last = '';
-  while (!stopped()) {
-    try {
-      const s = await trainStatus(client, id);
-      const line = `${s.stage}${s.waitingFor ? ` — waiting for ${s.waitingFor}` : ''}`;
-      if (line !== last) console.log(`[train] ${line}`);
-      last = line;
-      if (isFinal(s.stage)) {
-        console.log(`[train] ${id} has ended (${s.stage}). Run \`npx trainyard start ${DEMO_SERVICE}\` for a new one.`);
-        return;
-      }
-    } catch {
-      /* the worker may be restarting; try again */
-    }
-    await new Promise((r) => setTimeout(r, 1000));
-  }
 }
 
 async function main(): Promise<void> {
@@ -119,7 +98,8 @@ async function main(): Promise<void> {
 
   const { id, resumed } = await findOrStartTrain(client, config.temporal.taskQueue);
   console.log(banner(server?.uiUrl, id, resumed));
-  await follow(client, id, () => stopping);
+  const ended = await followTrain(client, id, (line) => console.log(`[train] ${line}`), { stopped: () => stopping, tolerateErrors: true });
+  if (ended) console.log(`[train] ${id} has ended (${ended.stage}). Run \`npx trainyard start ${DEMO_SERVICE}\` for a new one.`);
   await running;
 }
 

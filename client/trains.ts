@@ -2,7 +2,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { TrainyardError } from '../domain/errors.js';
 import { parseTrainId } from '../domain/ids.js';
-import type { TrainStatus } from '../domain/train.js';
+import { isFinal, type TrainStatus } from '../domain/train.js';
 import { statusQuery } from '../workflows/messages.js';
 
 export interface TrainSummary {
@@ -71,4 +71,31 @@ export async function trainStatus(client: Client, id: string): Promise<TrainStat
     }
     throw err;
   }
+}
+
+/**
+ * Calls `onChange` with each new "stage — waiting for …" line until the train ends (returns its
+ * final status) or `stopped()` says so (returns undefined). Query failures while a worker restarts
+ * are retried when `tolerateErrors` is set.
+ */
+export async function followTrain(
+  client: Client,
+  id: string,
+  onChange: (line: string) => void,
+  options: { stopped?: () => boolean; tolerateErrors?: boolean } = {},
+): Promise<TrainStatus | undefined> {
+  let last = '';
+  while (!options.stopped?.()) {
+    try {
+      const s = await trainStatus(client, id);
+      const line = `${s.stage}${s.waitingFor ? ` — waiting for ${s.waitingFor}` : ''}`;
+      if (line !== last) onChange(line);
+      last = line;
+      if (isFinal(s.stage)) return s;
+    } catch (err) {
+      if (!options.tolerateErrors) throw err;
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  return undefined;
 }
