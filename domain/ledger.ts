@@ -134,14 +134,12 @@ export function grant(state: LedgerState, req: LockRequest, now: number): void {
   state.holder = { ...request, grantedAt: now };
 }
 
-/** Releases the lock (or drops a queued request) of `trainId`; records its deployment, if any. */
-export function release(state: LedgerState, trainId: string, deployment?: DeploymentRecord): void {
+/** Releases the lock (or drops a queued request) of `trainId`; records its deployments, if any. */
+export function release(state: LedgerState, trainId: string, deployments: DeploymentRecord[] = []): void {
   if (state.holder?.trainId === trainId) state.holder = undefined;
   state.queue = state.queue.filter((q) => q.trainId !== trainId);
-  if (deployment) {
-    state.deployments.push(deployment);
-    if (state.deployments.length > MAX_DEPLOYMENTS) state.deployments.splice(0, state.deployments.length - MAX_DEPLOYMENTS);
-  }
+  state.deployments.push(...deployments);
+  if (state.deployments.length > MAX_DEPLOYMENTS) state.deployments.splice(0, state.deployments.length - MAX_DEPLOYMENTS);
 }
 
 /** The last version verified in this environment, other than `exceptTag`: the rollback target. */
@@ -173,10 +171,8 @@ export function freezeView(state: LedgerState, now: number): FreezeView {
 }
 
 /** A hotfix freezes the environment for everyone else until it is done; an existing freeze stays. */
-export function hotfixFreeze(state: LedgerState, trainId: string, tag: string, by: string, now: number): boolean {
-  if (activeFreeze(state, now)) return false;
-  state.freeze = { by, reason: `hotfix ${tag} in progress`, at: now, ownerTrainId: trainId };
-  return true;
+export function hotfixFreeze(state: LedgerState, trainId: string, tag: string, by: string, now: number): void {
+  if (!activeFreeze(state, now)) state.freeze = { by, reason: `hotfix ${tag} in progress`, at: now, ownerTrainId: trainId };
 }
 
 export function describeFreeze(view: FreezeView): string {

@@ -86,7 +86,7 @@ export async function environmentLedger(input: LedgerInput): Promise<void> {
   const state = input.state ?? initialLedger(input.service, input.environment);
   if (!input.state && input.config) configure(state, input.config);
   let changed = true;
-  let freezeChanged = false;
+  /** The freeze view trains were last told; a different one is broadcast. */
   let lastFreeze = '';
   const touch = () => (changed = true);
 
@@ -96,16 +96,12 @@ export async function environmentLedger(input: LedgerInput): Promise<void> {
     touch();
   });
   setHandler(releaseLockSignal, ({ trainId, deployments }) => {
-    release(state, trainId);
-    for (const d of deployments) release(state, trainId, d);
-    if (state.freeze?.ownerTrainId === trainId) {
-      state.freeze = undefined;
-      freezeChanged = true;
-    }
+    release(state, trainId, deployments);
+    if (state.freeze?.ownerTrainId === trainId) state.freeze = undefined;
     touch();
   });
   setHandler(hotfixFreezeSignal, ({ trainId, tag, by }) => {
-    if (hotfixFreeze(state, trainId, tag, by, Date.now())) freezeChanged = true;
+    hotfixFreeze(state, trainId, tag, by, Date.now());
     touch();
   });
   setHandler(configureSignal, (config) => {
@@ -115,7 +111,6 @@ export async function environmentLedger(input: LedgerInput): Promise<void> {
   setHandler(incidentFreezeSignal, ({ by, reason }) => {
     // Replaces any other freeze: nothing may deploy until a person has looked.
     state.freeze = { by, reason, at: Date.now() };
-    freezeChanged = true;
     touch();
   });
   setHandler(subscribeSignal, ({ trainId, operators }) => {
@@ -132,7 +127,6 @@ export async function environmentLedger(input: LedgerInput): Promise<void> {
       state.freeze = { by: req.by, reason: req.reason, at: now };
       const until = parseUntil(req.until, now);
       if (until !== undefined) state.freeze.until = until;
-      freezeChanged = true;
       touch();
       await tell('frozen', `${state.service} ${state.environment} ${describeFreeze(freezeView(state, now))}`);
       return freezeView(state, now);
@@ -148,7 +142,6 @@ export async function environmentLedger(input: LedgerInput): Promise<void> {
     unfreezeUpdate,
     async (req) => {
       state.freeze = undefined;
-      freezeChanged = true;
       touch();
       await tell('unfrozen', `${state.service} ${state.environment} unfrozen by ${req.by}: ${req.reason}`);
       return freezeView(state, Date.now());
@@ -247,7 +240,7 @@ export async function environmentLedger(input: LedgerInput): Promise<void> {
   for (;;) {
     const wakeAt = [nextFreezeChange(state, Date.now()), state.holder ? (state.holder.checkedAt ?? state.holder.grantedAt) + holderCheckMs : undefined].filter((t): t is number => t !== undefined);
     const next = wakeAt.length > 0 ? Math.min(...wakeAt) : undefined;
-    await condition(() => changed || freezeChanged, next !== undefined ? Math.max(1, next - Date.now()) : undefined);
+    await condition(() => changed, next !== undefined ? Math.max(1, next - Date.now()) : undefined);
     changed = false;
     await checkHolder();
     if (state.freeze && !manualFreeze(state, Date.now())) state.freeze = undefined; // expired
@@ -255,10 +248,6 @@ export async function environmentLedger(input: LedgerInput): Promise<void> {
     const view = JSON.stringify(freezeView(state, Date.now()));
     if (view !== lastFreeze) {
       lastFreeze = view;
-      freezeChanged = true;
-    }
-    if (freezeChanged) {
-      freezeChanged = false;
       await Promise.all(state.subscribers.map((s) => tellFreeze(s)));
       if (state.environment === 'production') await pauseSchedules();
     }

@@ -31,16 +31,16 @@ describe('ledger decisions', () => {
 
   it('knows the last verified version, skipping failures and the asking tag', () => {
     const s = initialLedger('api', 'production');
-    release(s, 'a', { tag: 'v1', commit: 'c1', trainId: 'a', at: 1, outcome: 'verified', by: 'x' });
-    release(s, 'b', { tag: 'v2', commit: 'c2', trainId: 'b', at: 2, outcome: 'rolled-back', by: 'x' });
-    release(s, 'c', { tag: 'v3', commit: 'c3', trainId: 'c', at: 3, outcome: 'verified', by: 'x' });
+    release(s, 'a', [{ tag: 'v1', commit: 'c1', trainId: 'a', at: 1, outcome: 'verified', by: 'x' }]);
+    release(s, 'b', [{ tag: 'v2', commit: 'c2', trainId: 'b', at: 2, outcome: 'rolled-back', by: 'x' }]);
+    release(s, 'c', [{ tag: 'v3', commit: 'c3', trainId: 'c', at: 3, outcome: 'verified', by: 'x' }]);
     expect(stableVersion(s)?.tag).toBe('v3');
     expect(stableVersion(s, 'v3')?.tag).toBe('v1');
   });
 
   it('keeps a bounded number of deployments', () => {
     const s = initialLedger('api', 'staging');
-    for (let i = 0; i < MAX_DEPLOYMENTS + 20; i++) release(s, `t${i}`, { tag: `v${i}`, commit: 'c', trainId: `t${i}`, at: i, outcome: 'verified', by: 'x' });
+    for (let i = 0; i < MAX_DEPLOYMENTS + 20; i++) release(s, `t${i}`, [{ tag: `v${i}`, commit: 'c', trainId: `t${i}`, at: i, outcome: 'verified', by: 'x' }]);
     expect(s.deployments).toHaveLength(MAX_DEPLOYMENTS);
     expect(s.deployments[0]?.tag).toBe('v20');
   });
