@@ -5,8 +5,9 @@
  */
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
+import { log } from '@temporalio/activity';
 import { renderChangelog } from '../domain/changelog.js';
-import { ledgerId } from '../domain/ids.js';
+import { ledgerId, trainId } from '../domain/ids.js';
 import { stableVersion } from '../domain/ledger.js';
 import type { ChangelogSummary } from '../domain/train.js';
 import { ledgerQuery } from '../workflows/ledger-messages.js';
@@ -36,6 +37,14 @@ async function lastProductionTag(client: Client, drivers: Drivers, service: stri
   return reported && reported !== tag ? reported : undefined;
 }
 
+/** Tells notifiers that care (Slack sets the release channel's topic); never fails the changelog. */
+async function announceChangelog(drivers: Drivers, c: { service: string; tag: string; url: string; trainId: string }): Promise<void> {
+  const results = await Promise.allSettled(drivers.notifiers(c.service).map((n) => n.changelogPublished?.(c)));
+  for (const r of results) {
+    if (r.status === 'rejected') log.warn('could not announce the changelog', { service: c.service, tag: c.tag, error: String((r.reason as Error)?.message ?? r.reason) });
+  }
+}
+
 export function changelogPublisher(client: Client, drivers: Drivers) {
   return async function publishChangelog({ service, tag, previousTag }: ChangelogRequest): Promise<ChangelogSummary> {
     const forge = drivers.forge(service);
@@ -45,6 +54,7 @@ export function changelogPublisher(client: Client, drivers: Drivers) {
     const { entries, truncated } = await forge.commitsBetween(from, tag, CHANGELOG_LIMIT);
     const notes = renderChangelog({ ...(from ? { fromTag: from } : {}), toTag: tag, entries, truncated }, { service });
     const { url } = await forge.publishRelease({ tag, name: tag, notes, prerelease: true });
+    await announceChangelog(drivers, { service, tag, url, trainId: trainId(service, tag) });
     return { url, ...(from ? { fromTag: from } : {}), commits: entries.length, truncated };
   };
 }

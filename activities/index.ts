@@ -13,8 +13,10 @@ import { TrainyardError } from '../domain/errors.js';
 import type { TrainPolicy } from '../domain/train.js';
 import { readVersion } from './checks/http.js';
 import { changelogPublisher } from './changelog.js';
-import { ledgerSignaller, schedulePauser, trainSuperseder, workflowWatcher } from './ledger.js';
+import { ledgerSignaller, rollbackStarter, schedulePauser, trainSuperseder, workflowWatcher } from './ledger.js';
 import type { Drivers } from './registry.js';
+import { runDeploy, type CallbackWaits } from './deploy/webhook.js';
+import type { Notifier } from './notify/notifier.js';
 import type { TrainActivities } from './types.js';
 
 export interface ActivityDeps {
@@ -22,11 +24,19 @@ export interface ActivityDeps {
   drivers: Drivers;
   /** A client on the worker's own connection, for signals to ledgers. */
   client: Client;
+  /** The worker's callback server, when a `webhook` deployer waits for callbacks. */
+  callbacks?: { baseUrl: string; waits: CallbackWaits };
 }
 
 function translate(err: unknown): never {
   if (err instanceof TrainyardError) {
-    throw ApplicationFailure.create({ type: err.code, message: err.describe(), nonRetryable: !err.retryable });
+    throw ApplicationFailure.create({
+      type: err.code,
+      message: err.describe(),
+      nonRetryable: !err.retryable,
+      // Rate limits: come back when the server said, not on the policy's backoff.
+      ...(err.retryAfterMs !== undefined ? { nextRetryDelay: Math.max(1_000, err.retryAfterMs) } : {}),
+    });
   }
   throw err;
 }
@@ -46,10 +56,15 @@ export function translated<T extends object>(activities: T): T {
   return wrapped as T;
 }
 
-/** Heartbeats carry no details: a resumed deploy re-runs its command, which must be idempotent. */
+/**
+ * Heartbeats may carry details (a pipeline driver records the run it started); a resumed attempt
+ * gets them back as `resumeFrom`. A command deployer records nothing: it re-runs its command, which
+ * must be idempotent.
+ */
 function activityContext() {
   const ctx = Context.current();
-  return { signal: ctx.cancellationSignal, heartbeat: () => ctx.heartbeat() };
+  const resumeFrom: unknown = ctx.info.heartbeatDetails;
+  return { signal: ctx.cancellationSignal, heartbeat: (details?: unknown) => ctx.heartbeat(details), ...(resumeFrom === undefined ? {} : { resumeFrom }) };
 }
 
 export function trainPolicyOf(config: TrainyardConfig, service: string): TrainPolicy {
@@ -77,12 +92,28 @@ export function ledgerConfigOf(config: TrainyardConfig, service: string): Ledger
   return { ...(s.operators ? { operators: s.operators } : {}), freezeWindows: s.freezeWindows, timeZone: s.release.timeZone };
 }
 
-export function createActivities({ config, drivers, client }: ActivityDeps): TrainActivities {
+/**
+ * Every notifier gets the note. When all fail the activity fails and is retried; when only some do,
+ * the others' messages are not sent twice by a retry: the failures are logged and the train goes on
+ * (each driver has already retried within its own bounds).
+ */
+async function sendToAll(notifiers: Notifier[], note: Parameters<Notifier['send']>[0]): Promise<void> {
+  const results = await Promise.allSettled(notifiers.map((n) => n.send(note)));
+  const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [`${notifiers[i]?.constructor.name ?? 'notifier'}: ${(r.reason as Error).message}`] : []));
+  if (failures.length === 0) return;
+  if (failures.length === notifiers.length) {
+    throw new TrainyardError('NOTIFY_FAILED', `no notifier could send "${note.event}" of ${note.trainId}: ${failures.join('; ')}`, 'Retried a few times; the train never waits for notifications.');
+  }
+  Context.current().log.warn('some notifiers failed; the others were sent', { event: note.event, trainId: note.trainId, failures });
+}
+
+export function createActivities({ config, drivers, client, callbacks }: ActivityDeps): TrainActivities {
   return translated<TrainActivities>({
     signalLedger: ledgerSignaller(client, config.temporal.taskQueue, (service) => ledgerConfigOf(config, service)),
     publishChangelog: changelogPublisher(client, drivers),
     supersedeTrain: trainSuperseder(client),
     workflowRunning: workflowWatcher(client),
+    startRollback: rollbackStarter(client, config.temporal.taskQueue),
     pauseCutSchedule: schedulePauser(client),
     async trainPolicy({ service }) {
       return trainPolicyOf(config, service);
@@ -103,7 +134,7 @@ export function createActivities({ config, drivers, client }: ActivityDeps): Tra
       return drivers.forge(service).createTag(tag, commit, message);
     },
     async deploy(req) {
-      return drivers.deployer(req.service, req.environment).deploy(req, activityContext());
+      return runDeploy(drivers.deployer(req.service, req.environment), req, activityContext(), callbacks);
     },
     async runCheck(req) {
       const check = drivers.check(req.service, req.check, req.environment);
@@ -120,7 +151,10 @@ export function createActivities({ config, drivers, client }: ActivityDeps): Tra
     async notify(note) {
       const namespace = encodeURIComponent(client.options.namespace);
       const link = config.temporal.uiUrl ? `${config.temporal.uiUrl}/namespaces/${namespace}/workflows/${encodeURIComponent(note.trainId)}` : undefined;
-      await Promise.all(drivers.notifiers(note.service).map((n) => n.send(link ? { ...note, link } : note)));
+      // The same across retries of this activity: a retry skips the channels already sent to.
+      const { workflowExecution, activityId } = Context.current().info;
+      const deliveryKey = `${workflowExecution?.workflowId ?? note.trainId}/${workflowExecution?.runId ?? ''}/${activityId}`;
+      await sendToAll(drivers.notifiers(note.service), { ...note, deliveryKey, ...(link ? { link } : {}) });
     },
   });
 }

@@ -9,9 +9,9 @@ import type { LedgerConfig } from '../domain/ledger.js';
 import type { LedgerInput } from '../workflows/environmentLedger.js';
 import { configureSignal } from '../workflows/ledger-messages.js';
 import { supersedeUpdate } from '../workflows/messages.js';
-import { cutScheduleId, ledgerId } from '../domain/ids.js';
-import { SERVICE } from '../workflows/search-attributes.js';
-import type { LedgerSignal } from './types.js';
+import { cutScheduleId, ledgerId, rollbackId } from '../domain/ids.js';
+import { ENVIRONMENT, SERVICE, TAG } from '../workflows/search-attributes.js';
+import type { LedgerSignal, RollbackStart } from './types.js';
 
 /**
  * Each message goes after a `configure` signal carrying the service's current config (rights,
@@ -81,5 +81,29 @@ export function schedulePauser(client: Client) {
     }
     if (frozen && !state.paused) await handle.pause(`${FREEZE_NOTE_PREFIX}${why}`.slice(0, 500));
     if (!frozen && state.paused && state.note?.startsWith(FREEZE_NOTE_PREFIX)) await handle.unpause(`Unpaused: ${why}`.slice(0, 500));
+  };
+}
+
+/**
+ * Starts an environment's rollback workflow. The id names the target, and an existing run of it is
+ * used rather than failed, so a retried activity (or a second operator) never starts two.
+ */
+export function rollbackStarter(client: Client, taskQueue: string) {
+  return async function startRollback(req: RollbackStart): Promise<string> {
+    const workflowId = rollbackId(req.service, req.environment, req.tag);
+    await client.workflow.start('rollbackEnvironment', {
+      workflowId,
+      taskQueue,
+      args: [req],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      typedSearchAttributes: [
+        { key: SERVICE, value: req.service },
+        { key: ENVIRONMENT, value: req.environment },
+        { key: TAG, value: req.tag },
+      ],
+      staticSummary: `Roll ${req.service} ${req.environment} back to ${req.tag}`,
+      staticDetails: `Requested by ${req.by}: ${req.reason}`,
+    });
+    return workflowId;
   };
 }

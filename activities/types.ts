@@ -37,6 +37,7 @@ export type TrainEvent =
   | 'promoted'
   | 'released'
   | 'rolled-back'
+  | 'rollback-started'
   | 'rollback-failed'
   | 'failed'
   | 'aborted'
@@ -55,6 +56,15 @@ export type LedgerSignal = { service: string; environment: EnvironmentName } & (
   | { signal: 'subscribe'; payload: Subscription }
   | { signal: 'hotfixFreeze'; payload: { trainId: string; tag: string; by: string } }
 );
+
+export interface RollbackStart {
+  service: string;
+  environment: EnvironmentName;
+  tag: string;
+  commit: string;
+  by: string;
+  reason: string;
+}
 
 export interface TrainActivities {
   /** Signal-with-start of the environment ledger. */
@@ -79,7 +89,9 @@ export interface TrainActivities {
   supersedeTrain(req: { trainId: string; by: string; reason: string; newTag: string }): Promise<void>;
   /** Builds the changelog since the last production version and publishes it as release notes. */
   publishChangelog(req: { service: string; tag: string; previousTag?: string }): Promise<ChangelogSummary>;
-  deploy(req: DeployRequest): Promise<{ summary: string }>;
+  deploy(req: DeployRequest): Promise<{ summary: string; url?: string }>;
+  /** Starts the rollback workflow of an environment (idempotent per target); returns its id. */
+  startRollback(req: RollbackStart): Promise<string>;
   runCheck(req: CheckRequest): Promise<CheckOutcome>;
   /** The tag running in an environment as the target itself reports it; null when unknown. */
   readDeployedVersion(req: { service: string; environment: EnvironmentName }): Promise<string | null>;

@@ -12,9 +12,12 @@ import { configPath, loadConfigFile } from './config-file.js';
 import { planSchedules, upsertSchedules } from './schedules.js';
 import { registerSearchAttributes } from './search-attributes.js';
 import { formatLedger, formatTrain, formatTrainList } from './format.js';
-import { environmentsOf, freezeLedger, ledgerView, parseUntil, serviceContext, unfreezeLedger, type LedgerOutcome } from './ledgers.js';
+import { environmentsOf, freezeLedger, ledgerView, parseUntil, rollbackLedger, serviceContext, unfreezeLedger, type LedgerOutcome } from './ledgers.js';
+import type { rollbackEnvironment } from '../workflows/rollbackEnvironment.js';
 import { operator, Rejected, withClient } from './cli-context.js';
 import { addCutCommands } from './cuts.js';
+import { addScheduleCommands } from './schedule-commands.js';
+import { addCodecServerCommand } from './codec-server.js';
 import { connectWorker, operatorTarget } from './temporal.js';
 import { activeTrains, followTrain, resolveTrain, trainStatus } from './trains.js';
 
@@ -101,6 +104,7 @@ export function buildProgram(): Command {
     );
 
   addCutCommands(program);
+  addScheduleCommands(program);
 
   operatorCommand(program, 'promote', promoteUpdate, 'promote', 'promote a train to production now').option(
     '--override-freeze',
@@ -145,6 +149,27 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('rollback <service>')
+    .description('roll an environment back to its previous verified version (or --to a verified tag), through any freeze')
+    .requiredOption('--reason <text>', 'why (recorded and notified)')
+    .addOption(envOption(false))
+    .option('--to <tag>', 'the verified tag to go back to (default: the one before the current)')
+    .option('--no-wait', 'return once the rollback has started')
+    .action(async (service: string, opts: { reason: string; env: string; to?: string; wait: boolean }) => {
+      const ctx = serviceContext(program.opts().config, service);
+      const environment = environmentsOf(opts.env)[0] ?? 'production';
+      const req = { by: operator(program.opts().as), reason: opts.reason, ...(opts.to ? { to: opts.to } : {}) };
+      await withClient(async (client) => {
+        const { rollbackId, tag } = await rollbackLedger(client, ctx, environment, req);
+        console.log(`rolling ${service} ${environment} back to ${tag} (by ${req.by}: ${req.reason}): ${rollbackId}`);
+        if (!opts.wait) return;
+        const result = await client.workflow.getHandle<typeof rollbackEnvironment>(rollbackId).result();
+        if (result.outcome !== 'rolled-back') throw new Rejected(`rollback failed: ${result.summary}`);
+        console.log(result.summary);
+      });
+    });
+
+  program
     .command('env <service>')
     .description("an environment's ledger: deploy lock, queue, freeze, last deployments")
     .addOption(envOption(false))
@@ -184,6 +209,8 @@ export function buildProgram(): Command {
         await connection.close();
       }
     });
+
+  addCodecServerCommand(program);
 
   const configCmd = program.command('config').description('configuration');
   configCmd

@@ -10,10 +10,10 @@ import { describeTime } from '../domain/calendar.js';
 import type { Right } from '../domain/config.js';
 import { TrainyardError } from '../domain/errors.js';
 import { ledgerId } from '../domain/ids.js';
-import { initialLedger, type FreezeView, type LedgerState } from '../domain/ledger.js';
+import { initialLedger, type FreezeView, type LedgerState, type RollbackRequest } from '../domain/ledger.js';
 import { authorisationProblem, ENVIRONMENTS, type EnvironmentName } from '../domain/train.js';
 import type { environmentLedger } from '../workflows/environmentLedger.js';
-import { freezeUpdate, ledgerQuery, unfreezeUpdate, type FreezeRequest } from '../workflows/ledger-messages.js';
+import { freezeUpdate, ledgerQuery, rollbackUpdate, unfreezeUpdate, type FreezeRequest } from '../workflows/ledger-messages.js';
 import { SERVICE } from '../workflows/search-attributes.js';
 import { configPath, loadConfigFile } from './config-file.js';
 
@@ -182,5 +182,29 @@ export async function unfreezeLedger(
     const why = rejection(err);
     if (why === undefined) throw err;
     return { environment, ok: false, message: why };
+  }
+}
+
+/**
+ * Asks an environment's ledger to roll back (its validator checks the `rollback` right and that the
+ * target was verified there). Returns the rollback workflow's id and target.
+ */
+export async function rollbackLedger(client: Client, ctx: ServiceContext, environment: EnvironmentName, req: RollbackRequest): Promise<{ rollbackId: string; tag: string }> {
+  const view = await readLedger(client, ctx.service, environment);
+  if (!view) {
+    const unknown = unknownService(ctx, environment);
+    if (unknown) throw unknown;
+    throw new TrainyardError('REJECTED', `rollback rejected: nothing was deployed to ${ctx.service} ${environment} through Trainyard`, 'There is no earlier version to go back to; deploy one with a train.');
+  }
+  if (!view.operators && ctx.operators) {
+    const problem = authorisationProblem({ service: ctx.service, operators: ctx.operators }, req.by, 'rollback');
+    if (problem) throw new TrainyardError('REJECTED', `rollback rejected: ${problem} (per ${ctx.configPath})`, 'Ask someone with the rollback right.');
+  }
+  try {
+    return await client.workflow.getHandle(ledgerId(ctx.service, environment)).executeUpdate(rollbackUpdate, { args: [req] });
+  } catch (err) {
+    const why = rejection(err);
+    if (why === undefined) throw err;
+    throw new TrainyardError('REJECTED', `rollback rejected: ${why}`, `See the environment's versions: trainyard env ${ctx.service} --env ${environment}`);
   }
 }

@@ -19,8 +19,6 @@ const seconds = (max: number) => z.number().int().positive().max(max);
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
 
-export const COMMAND_KINDS = ['command'] as const;
-
 const commandDriver = z.strictObject({
   kind: z.literal('command'),
   /** Program and arguments; never a shell string. */
@@ -43,6 +41,62 @@ const httpCheck = z.strictObject({
   timeoutSeconds: seconds(300).default(10),
 });
 
+/**
+ * Values sent to a pipeline or workflow run. `{tag}`, `{commit}`, `{environment}`, `{service}` and
+ * `{trainId}` are replaced by the train's values; nothing else is interpreted.
+ */
+const templated = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]{0,99}$/, 'must be a variable name'), z.string().max(1000));
+
+/** The name of an environment variable holding a secret (never the secret itself). */
+const secretEnv = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must name an environment variable, e.g. SLACK_TOKEN');
+
+/** A secret from the environment (`…Env`) or from a file (`…File`, relative to the config file). */
+const secretRef = (defaultEnv: string) => ({
+  tokenEnv: secretEnv.default(defaultEnv),
+  tokenFile: z.string().min(1).optional(),
+});
+
+const githubActions = z.strictObject({
+  kind: z.literal('github-actions'),
+  /** The workflow file that has a `workflow_dispatch` trigger, e.g. `deploy.yml`. */
+  workflow: z.string().regex(/^[\w.-]+\.ya?ml$/, 'must be a workflow file name, e.g. deploy.yml'),
+  /** Ref the run starts on; default: the tag being deployed. */
+  ref: z.string().optional(),
+  inputs: templated.default({ environment: '{environment}', tag: '{tag}' }),
+  timeoutSeconds: seconds(86_400).default(3_600),
+  /** How often the run is polled (conditional requests: an unchanged run costs no rate limit). */
+  pollSeconds: seconds(600).default(15),
+});
+
+const gitlabPipeline = z.strictObject({
+  kind: z.literal('gitlab-pipeline'),
+  /** Ref the pipeline runs on; default: the tag being deployed. */
+  ref: z.string().optional(),
+  variables: templated.default({}),
+  /** Play this manual job of the tag's pipeline (e.g. `promote-production`) instead of creating one. */
+  job: z.string().min(1).max(255).optional(),
+  timeoutSeconds: seconds(86_400).default(3_600),
+  pollSeconds: seconds(600).default(15),
+});
+
+const webhookDeployer = z.strictObject({
+  kind: z.literal('webhook'),
+  url: httpUrl,
+  /** HMAC-SHA256 key for the body's `X-Trainyard-Signature-256`, from this environment variable. */
+  secretEnv,
+  /** `response`: the HTTP answer is the result. `callback`: wait for a signed callback to the worker. */
+  mode: z.enum(['response', 'callback']).default('response'),
+  timeoutSeconds: seconds(86_400).default(900),
+});
+
+const gitPromotion = z.strictObject({
+  kind: z.literal('git-promotion'),
+  /** The environment branch a merge request brings the tag into, e.g. `production`. */
+  branch: z.string().min(1).max(255),
+  timeoutSeconds: seconds(86_400).default(3_600),
+  pollSeconds: seconds(600).default(15),
+});
+
 function byKind<T extends readonly [z.ZodObject, ...z.ZodObject[]]>(what: string, kinds: string[], options: T) {
   return z.discriminatedUnion('kind', options, {
     error: (issue) =>
@@ -50,14 +104,14 @@ function byKind<T extends readonly [z.ZodObject, ...z.ZodObject[]]>(what: string
   });
 }
 
-export const DEPLOYER_KINDS = ['command'];
-export const CHECK_KINDS = ['command', 'http'];
-export const FORGE_KINDS = ['local-git'];
-export const NOTIFIER_KINDS = ['log'];
-export const ANNOTATOR_KINDS = ['log'];
+export const DEPLOYER_KINDS = ['command', 'github-actions', 'gitlab-pipeline', 'webhook', 'git-promotion'];
+export const CHECK_KINDS = ['command', 'http', 'github-actions', 'gitlab-pipeline'];
+export const FORGE_KINDS = ['local-git', 'github', 'gitlab'];
+export const NOTIFIER_KINDS = ['log', 'slack', 'webhook'];
+export const ANNOTATOR_KINDS = ['log', 'grafana', 'webhook'];
 
-const deployer = byKind('deployer', DEPLOYER_KINDS, [commandDriver]);
-const check = byKind('check', CHECK_KINDS, [commandDriver, httpCheck]);
+const deployer = byKind('deployer', DEPLOYER_KINDS, [commandDriver, githubActions, gitlabPipeline, webhookDeployer, gitPromotion]);
+const check = byKind('check', CHECK_KINDS, [commandDriver, httpCheck, githubActions, gitlabPipeline]);
 
 const forge = byKind('forge', FORGE_KINDS, [
   z.strictObject({
@@ -65,13 +119,72 @@ const forge = byKind('forge', FORGE_KINDS, [
     /** Path of the git repository (relative to the config file). */
     path: z.string().min(1),
     defaultBranch: z.string().default('main'),
+    /**
+     * Local CI: `command` runs for each pipeline (with TRAINYARD_PIPELINE_* variables) as a detached
+     * process; its exit code is the pipeline's result and the commit's CI state. `jobs` are manual
+     * jobs a `gitlab-pipeline` deployer can play.
+     */
+    ci: z.strictObject({ command: argv, jobs: z.record(z.string().min(1), argv).default({}) }).optional(),
+  }),
+  z.strictObject({
+    kind: z.literal('github'),
+    /** owner/name */
+    repository: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'must be owner/name'),
+    /** REST API root: https://api.github.com, or https://<host>/api/v3 for GitHub Enterprise Server. */
+    apiUrl: httpUrl.default('https://api.github.com'),
+    defaultBranch: z.string().default('main'),
+    ...secretRef('GITHUB_TOKEN'),
+    requestTimeoutSeconds: seconds(300).default(30),
+  }),
+  z.strictObject({
+    kind: z.literal('gitlab'),
+    /** Project path (group/name) or numeric id. */
+    project: z.union([z.string().regex(/^[\w.-]+(\/[\w.-]+)+$/, 'must be group/name'), z.number().int().positive()]),
+    /** GitLab host: https://gitlab.com or your instance. */
+    url: httpUrl.default('https://gitlab.com'),
+    defaultBranch: z.string().default('main'),
+    ...secretRef('GITLAB_TOKEN'),
+    requestTimeoutSeconds: seconds(300).default(30),
   }),
 ]);
 
-const notifier = byKind('notifier', NOTIFIER_KINDS, [z.strictObject({ kind: z.literal('log') })]);
+const TRAIN_EVENTS = ['cut', 'operator-action', 'frozen', 'unfrozen', 'changelog', 'superseded', 'deployed', 'check-failed', 'awaiting-decision', 'promoted', 'released', 'rolled-back', 'rollback-started', 'rollback-failed', 'failed', 'aborted', 'expired'] as const;
 
-/** Marks in monitoring when a version becomes active (Grafana and webhook kinds are drivers to come). */
-const annotator = byKind('annotator', ANNOTATOR_KINDS, [z.strictObject({ kind: z.literal('log') })]);
+const notifier = byKind('notifier', NOTIFIER_KINDS, [
+  z.strictObject({ kind: z.literal('log') }),
+  z.strictObject({
+    kind: z.literal('slack'),
+    /** Channel ids or names (#release-coordination) that get every selected event. */
+    channels: z.array(z.string().min(1).max(80)).min(1),
+    /** Only these events (default: all). */
+    events: z.array(z.enum(TRAIN_EVENTS)).min(1).optional(),
+    /** Set this channel's topic to the changelog link when a changelog is published. */
+    topicChannel: z.string().min(1).max(80).optional(),
+    ...secretRef('SLACK_TOKEN'),
+    /** Web API root; tests point it at a local server. */
+    apiUrl: httpUrl.default('https://slack.com/api/'),
+  }),
+  z.strictObject({
+    kind: z.literal('webhook'),
+    url: httpUrl,
+    secretEnv,
+    events: z.array(z.enum(TRAIN_EVENTS)).min(1).optional(),
+  }),
+]);
+
+/** Marks in monitoring when a version becomes active. */
+const annotator = byKind('annotator', ANNOTATOR_KINDS, [
+  z.strictObject({ kind: z.literal('log') }),
+  z.strictObject({
+    kind: z.literal('grafana'),
+    /** Grafana root URL; annotations go to POST {url}/api/annotations. */
+    url: httpUrl,
+    ...secretRef('GRAFANA_TOKEN'),
+    dashboardUid: z.string().min(1).optional(),
+    tags: z.array(z.string().min(1).max(100)).default(['deploy']),
+  }),
+  z.strictObject({ kind: z.literal('webhook'), url: httpUrl, secretEnv }),
+]);
 
 const environment = z.strictObject({
   deploy: deployer,
@@ -144,6 +257,17 @@ export const configSchema = z.strictObject({
     })
     .default({ taskQueue: 'trainyard' }),
   services: z.record(name, service).refine((s) => Object.keys(s).length > 0, 'needs at least one service'),
+  /**
+   * Where the worker listens for the signed callbacks of `webhook` deployers in `callback` mode.
+   * `publicUrl`: how deploy targets reach it (behind a proxy); default http://host:port.
+   */
+  callbacks: z
+    .strictObject({
+      host: z.string().min(1).default('127.0.0.1'),
+      port: z.number().int().min(0).max(65_535).default(0),
+      publicUrl: httpUrl.optional(),
+    })
+    .optional(),
 });
 
 export type TrainyardConfig = z.output<typeof configSchema>;
@@ -154,6 +278,20 @@ export type CheckConfig = NonNullable<ServiceConfig['e2e']>;
 export type CommandDriverConfig = z.output<typeof commandDriver>;
 export type HttpCheckConfig = z.output<typeof httpCheck>;
 export type Right = (typeof RIGHTS)[number];
+export type ForgeConfig = ServiceConfig['forge'];
+export type GitHubForgeConfig = Extract<ForgeConfig, { kind: 'github' }>;
+export type GitLabForgeConfig = Extract<ForgeConfig, { kind: 'gitlab' }>;
+export type LocalGitForgeConfig = Extract<ForgeConfig, { kind: 'local-git' }>;
+export type GitHubActionsConfig = z.output<typeof githubActions>;
+export type GitLabPipelineConfig = z.output<typeof gitlabPipeline>;
+export type WebhookDeployerConfig = z.output<typeof webhookDeployer>;
+export type GitPromotionConfig = z.output<typeof gitPromotion>;
+export type NotifierConfig = ServiceConfig['notify'][number];
+export type SlackNotifierConfig = Extract<NotifierConfig, { kind: 'slack' }>;
+export type WebhookNotifierConfig = Extract<NotifierConfig, { kind: 'webhook' }>;
+export type AnnotatorConfig = EnvironmentConfig['annotate'][number];
+export type GrafanaAnnotatorConfig = Extract<AnnotatorConfig, { kind: 'grafana' }>;
+export type WebhookAnnotatorConfig = Extract<AnnotatorConfig, { kind: 'webhook' }>;
 
 export interface ConfigProblem {
   path: string;
@@ -166,11 +304,15 @@ function pathOf(path: readonly PropertyKey[]): string {
   return path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[') || '(top level)';
 }
 
+const MAX_PROBLEM_LENGTH = 300;
+
 /** Validates parsed YAML/JSON; every problem is reported, each with its path. */
 export function parseConfig(raw: unknown): ConfigResult {
   const result = configSchema.safeParse(raw);
   if (result.success) return { ok: true, config: result.data };
-  const problems = result.error.issues.map((issue) => ({ path: pathOf(issue.path), message: issue.message }));
+  // A problem quotes the bad value: bounded, so a 10 KB value does not make a 10 KB report.
+  const clip = (text: string) => (text.length > MAX_PROBLEM_LENGTH ? `${text.slice(0, MAX_PROBLEM_LENGTH)}… (cut)` : text);
+  const problems = result.error.issues.map((issue) => ({ path: clip(pathOf(issue.path)), message: clip(issue.message) }));
   return { ok: false, problems };
 }
 

@@ -12,12 +12,25 @@ export const ERROR_CODES = {
   REF_NOT_FOUND: { retryable: false },
   TAG_CONFLICT: { retryable: false },
   FORGE_AUTH: { retryable: false },
+  /** The forge has no such object (repository, pull request, run, file). */
+  FORGE_NOT_FOUND: { retryable: false },
+  /** The forge refused a write that conflicts with its state (not mergeable, branch exists elsewhere). */
+  FORGE_CONFLICT: { retryable: false },
+  /** The forge rejected the request as invalid (422 / 400): a bug or bad config, not a blip. */
+  FORGE_INVALID: { retryable: false },
+  /** Rate limited: retried after the server's Retry-After / reset time (`retryAfterMs`). */
+  FORGE_RATE_LIMITED: { retryable: true },
+  /** 5xx, network errors, timeouts, malformed answers: retried with backoff. */
   FORGE_UNAVAILABLE: { retryable: true },
   DEPLOY_FAILED: { retryable: true },
   DEPLOY_TIMEOUT: { retryable: true },
   COMMAND_NOT_FOUND: { retryable: false },
   CHECK_MISCONFIGURED: { retryable: false },
   NOTIFY_FAILED: { retryable: true },
+  /** A notifier or annotator that cannot work as configured (bad token, unknown channel, 401/403). */
+  NOTIFY_MISCONFIGURED: { retryable: false },
+  /** A deploy target refused the request itself (a 4xx other than 408/429): retrying cannot help. */
+  DEPLOY_REJECTED: { retryable: false },
   CHERRY_PICK_CONFLICT: { retryable: false },
   /** A workflow's validator refused an operator request. */
   REJECTED: { retryable: false },
@@ -36,10 +49,14 @@ export class TrainyardError extends Error {
     message: string,
     /** What the user should do next. */
     readonly hint: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryAfterMs?: number },
   ) {
-    super(message, options);
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    if (options?.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
   }
+
+  /** When the server said when to come back (rate limits): the delay before the next attempt. */
+  readonly retryAfterMs?: number;
 
   get retryable(): boolean {
     return ERROR_CODES[this.code].retryable;

@@ -29,3 +29,8 @@ export const SCHEDULE_PREFIX = 'trainyard-cut-';
 export function cutScheduleId(service: string): string {
   return `${SCHEDULE_PREFIX}${service}`;
 }
+
+/** A rollback of an environment to a tag: one at a time per target (a retried start finds the same one). */
+export function rollbackId(service: string, environment: string, tag: string): string {
+  return `rollback/${service}/${environment}/${tag}`;
+}

@@ -179,3 +179,29 @@ export function describeFreeze(view: FreezeView): string {
   if (!view.frozen) return 'not frozen';
   return `frozen by ${view.by}: ${view.reason}${view.until ? ` (until ${new Date(view.until).toISOString()})` : ''}`;
 }
+
+export interface RollbackRequest {
+  by: string;
+  reason: string;
+  /** The tag to go back to; default: the last verified version before the current one. */
+  to?: string;
+}
+
+/** What a rollback will deploy, or why it cannot: the target must be a version this environment ran and verified. */
+export function rollbackTarget(state: LedgerState, to: string | undefined): { target: DeploymentRecord } | { problem: string } {
+  const where = `${state.service} ${state.environment}`;
+  const current = state.deployments[state.deployments.length - 1];
+  if (!current) return { problem: `nothing was deployed to ${where} through Trainyard, so there is nothing to roll back to` };
+  if (state.holder?.trainId.startsWith('rollback/')) return { problem: `${where} is already being rolled back by ${state.holder.trainId}` };
+  if (to !== undefined) {
+    if (to === current.tag && current.outcome === 'verified') return { problem: `${where} already runs ${to}` };
+    for (let i = state.deployments.length - 1; i >= 0; i--) {
+      const d = state.deployments[i];
+      if (d?.tag === to && d.outcome === 'verified') return { target: d };
+    }
+    const known = [...new Set(state.deployments.filter((d) => d.outcome === 'verified').map((d) => d.tag))].slice(-5);
+    return { problem: `${to} was never verified in ${where}; verified versions: ${known.join(', ') || 'none'}` };
+  }
+  const target = stableVersion(state, current.tag);
+  return target ? { target } : { problem: `${where} has no verified version other than ${current.tag} to roll back to` };
+}

@@ -26,6 +26,8 @@ type Token = (typeof TOKENS)[number];
 export function refNameProblem(name: string): string | undefined {
   if (name.length === 0) return 'is empty';
   if (name.length > MAX_TAG_LENGTH) return `is longer than ${MAX_TAG_LENGTH} characters`;
+  // git gets the name as UTF-8: a lone surrogate would become U+FFFD, another ref than the one named.
+  if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(name)) return 'is not valid Unicode';
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(name)) return 'contains a control character';
   if (/[ ~^:?*[\\]/.test(name)) return 'contains one of the characters space ~ ^ : ? * [ \\';

@@ -189,18 +189,43 @@ export function authorisationProblem(policy: Pick<TrainPolicy, 'service' | 'oper
   return undefined;
 }
 
-export function requestProblem(req: OperatorRequest | undefined): string | undefined {
-  if (!req || typeof req !== 'object') return 'expected {"by": "<operator>", "reason": "<why>"}';
-  if (typeof req.by !== 'string' || req.by.trim() === '') return 'an operator name ("by") is required';
-  if (req.by.length > MAX_OPERATOR_LENGTH) return `operator name is longer than ${MAX_OPERATOR_LENGTH} characters`;
-  if (typeof req.reason !== 'string' || req.reason.trim() === '') return 'a reason is required: say why (it is recorded and notified)';
-  if (req.reason.length > MAX_REASON_LENGTH) return `reason is longer than ${MAX_REASON_LENGTH} characters; link to a document instead`;
+/** The optional fields each kind of operator request may carry, besides `by` and `reason`. */
+type FieldKind = 'string' | 'boolean' | 'string|number';
+const FIELD_CHECKS: Record<FieldKind, (v: unknown) => boolean> = {
+  string: (v) => typeof v === 'string',
+  boolean: (v) => typeof v === 'boolean',
+  'string|number': (v) => typeof v === 'string' || typeof v === 'number',
+};
+/** Longest value of an optional field (a tag, a time): anything longer is not one. */
+const MAX_FIELD_LENGTH = 300;
+
+/**
+ * The shape every operator request shares: a bounded `by` and `reason`, and only the optional
+ * fields named in `optional`, each of its type. Unknown fields are refused, because whatever an
+ * update carries is written to history (`temporal workflow update --input` can send anything).
+ */
+export function requestProblem(req: unknown, optional: Record<string, FieldKind> = {}): string | undefined {
+  if (!req || typeof req !== 'object' || Array.isArray(req)) return 'expected {"by": "<operator>", "reason": "<why>"}';
+  const r = req as Record<string, unknown>;
+  if (typeof r.by !== 'string' || r.by.trim() === '') return 'an operator name ("by") is required';
+  if (r.by.length > MAX_OPERATOR_LENGTH) return `operator name is longer than ${MAX_OPERATOR_LENGTH} characters`;
+  if (typeof r.reason !== 'string' || r.reason.trim() === '') return 'a reason is required: say why (it is recorded and notified)';
+  if (r.reason.length > MAX_REASON_LENGTH) return `reason is longer than ${MAX_REASON_LENGTH} characters; link to a document instead`;
+  for (const [key, value] of Object.entries(r)) {
+    if (key === 'by' || key === 'reason') continue;
+    const kind = optional[key];
+    const allowed = ['by', 'reason', ...Object.keys(optional)].join(', ');
+    if (!kind) return `unknown field "${key.slice(0, 40)}"; this request takes ${allowed}`;
+    if (value === undefined) continue;
+    if (!FIELD_CHECKS[kind](value)) return `"${key}" must be a ${kind.replace('|', ' or ')}`;
+    if (typeof value === 'string' && value.length > MAX_FIELD_LENGTH) return `"${key}" is longer than ${MAX_FIELD_LENGTH} characters`;
+  }
   return undefined;
 }
 
 /** The `promote` update's validator: why this promote must be rejected, or undefined. */
 export function promoteProblem(status: TrainStatus, policy: TrainPolicy, req: OperatorRequest): string | undefined {
-  const bad = requestProblem(req);
+  const bad = requestProblem(req, { overrideFreeze: 'boolean' });
   if (bad) return bad;
   if (isFinal(status.stage)) return `train ${status.trainId} has ended (${status.stage}); start a new train`;
   if (['production', 'rolling-back'].includes(status.stage)) return `train ${status.trainId} is already in ${status.stage}`;
@@ -242,7 +267,7 @@ export function rerunE2EProblem(status: TrainStatus, policy: TrainPolicy, req: O
 }
 
 export function regenerateChangelogProblem(status: TrainStatus, policy: TrainPolicy, req: ChangelogRequest): string | undefined {
-  const bad = requestProblem(req);
+  const bad = requestProblem(req, { previousTag: 'string' });
   if (bad) return bad;
   if (req.previousTag !== undefined) {
     const problem = refNameProblem(req.previousTag);
@@ -254,8 +279,9 @@ export function regenerateChangelogProblem(status: TrainStatus, policy: TrainPol
 
 /** A re-tag replaces a train before production; once production is touched, roll back instead. */
 export function supersedeProblem(status: TrainStatus, policy: TrainPolicy, req: SupersedeRequest): string | undefined {
-  const bad = requestProblem(req);
+  const bad = requestProblem(req, { newTag: 'string' });
   if (bad) return bad;
+  if (typeof req.newTag !== 'string') return 'the new tag ("newTag") is required';
   if (isFinal(status.stage)) return `train ${status.trainId} has already ended (${status.stage})`;
   if (['production', 'rolling-back'].includes(status.stage) || status.versions.production === status.tag) {
     return `train ${status.trainId} has reached production; roll back (trainyard rollback) instead of re-tagging`;

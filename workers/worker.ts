@@ -9,6 +9,10 @@ import { createActivities } from '../activities/index.js';
 import { createDrivers } from '../activities/registry.js';
 import type { TrainyardConfig } from '../domain/config.js';
 import { bundleOptions, prebuiltBundlePath } from './bundle.js';
+import { codecDataConverter, codecFromEnvironment } from './codec.js';
+import { callbackSecrets, startCallbackServer } from './callbacks.js';
+import { CallbackWaits } from '../activities/deploy/webhook.js';
+import type { PayloadCodec } from '@temporalio/common';
 
 export interface WorkerOptions {
   connection: NativeConnection;
@@ -21,6 +25,8 @@ export interface WorkerOptions {
   /** Where notifications of the `log` notifier and worker messages go. */
   log?: (line: string) => void;
   identity?: string;
+  /** Payload encryption; default: the one TRAINYARD_CODEC_KEYS / TRAINYARD_CODEC_KEY_FILE configures, if any. */
+  codec?: PayloadCodec;
 }
 
 /**
@@ -38,19 +44,61 @@ export function installQuietRuntime(level: LogLevel = 'WARN'): void {
   Runtime.install({ logger: new DefaultLogger(level) });
 }
 
+/** Whether any service deploys through a webhook that answers by callback. */
+function usesCallbacks(config: TrainyardConfig): boolean {
+  return Object.values(config.services).some((s) => Object.values(s.environments).some((e) => e.deploy.kind === 'webhook' && e.deploy.mode === 'callback'));
+}
+
+/**
+ * The callback receiver of `webhook` deployers in callback mode, when the config has one: it
+ * completes the waiting deploy activity. Closed when the worker stops.
+ */
+async function callbackReceiver(options: WorkerOptions, client: Client) {
+  if (!usesCallbacks(options.config)) return undefined;
+  const settings = options.config.callbacks ?? { host: '127.0.0.1', port: 0 };
+  const log = options.log ?? console.log;
+  const server = await startCallbackServer({ client, host: settings.host, port: settings.port, secretFor: callbackSecrets(options.config), log });
+  const waits = new CallbackWaits(client.activity, log);
+  log(`callbacks for webhook deploys: ${settings.publicUrl ?? server.url}`);
+  const close = async () => {
+    waits.close();
+    await server.close();
+  };
+  return { baseUrl: settings.publicUrl ?? server.url, waits, close };
+}
+
+/** Closes `close` once the worker has stopped (its state is the only signal a created worker gives). */
+async function closeWith(worker: Worker, close: () => Promise<void>): Promise<void> {
+  while (!['STOPPED', 'FAILED'].includes(worker.getState())) await new Promise((r) => setTimeout(r, 1_000).unref());
+  await close();
+}
+
 export async function createTrainyardWorker(options: WorkerOptions): Promise<Worker> {
   const drivers = createDrivers(options.config, options.baseDir, options.log);
   const bundlePath = prebuiltBundlePath();
   if (!options.bundleAtStart && !existsSync(bundlePath)) {
     throw new Error(`the prebuilt workflow bundle ${bundlePath} is missing; run \`npm run build\` first`);
   }
-  return Worker.create({
-    connection: options.connection,
-    namespace: options.namespace,
-    taskQueue: options.config.temporal.taskQueue,
-    activities: createActivities({ config: options.config, drivers, client: new Client({ connection: options.connection, namespace: options.namespace }) }),
-    ...WORKER_TUNING,
-    ...(options.bundleAtStart ? { workflowsPath: bundleOptions().workflowsPath, bundlerOptions: { webpackConfigHook: bundleOptions().webpackConfigHook } } : { workflowBundle: { codePath: bundlePath } }),
-    ...(options.identity ? { identity: options.identity } : {}),
-  });
+  // Workflows, activities and the activities' own client (messages between workflows) all seal payloads.
+  const dataConverter = codecDataConverter(options.codec ?? codecFromEnvironment());
+  const client = new Client({ connection: options.connection, namespace: options.namespace, ...dataConverter });
+  const callbacks = await callbackReceiver(options, client);
+  let worker: Worker;
+  try {
+    worker = await Worker.create({
+      connection: options.connection,
+      namespace: options.namespace,
+      taskQueue: options.config.temporal.taskQueue,
+      activities: createActivities({ config: options.config, drivers, client, ...(callbacks ? { callbacks: { baseUrl: callbacks.baseUrl, waits: callbacks.waits } } : {}) }),
+      ...dataConverter,
+      ...WORKER_TUNING,
+      ...(options.bundleAtStart ? { workflowsPath: bundleOptions().workflowsPath, bundlerOptions: { webpackConfigHook: bundleOptions().webpackConfigHook } } : { workflowBundle: { codePath: bundlePath } }),
+      ...(options.identity ? { identity: options.identity } : {}),
+    });
+  } catch (err) {
+    await callbacks?.close();
+    throw err;
+  }
+  if (callbacks) void closeWith(worker, callbacks.close);
+  return worker;
 }

@@ -44,3 +44,9 @@ export const handlerNotifier = proxyActivities<TrainActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
 });
+
+/** Forge-side calls from inside an update handler (a rollback start): short, a few retries, then the caller hears. */
+export const handlerForge = proxyActivities<TrainActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 5, nonRetryableErrorTypes },
+});

@@ -25,6 +25,7 @@ import {
   nextFreezeChange,
   nextGrant,
   release,
+  rollbackTarget,
   stableVersion,
   waitReason,
   type LedgerConfig,
@@ -44,9 +45,10 @@ import {
   subscribeSignal,
   unfreezeUpdate,
   lockQueuedSignal,
+  rollbackUpdate,
   type FreezeRequest,
 } from './ledger-messages.js';
-import { forge, handlerNotifier } from './activity-options.js';
+import { forge, handlerForge, handlerNotifier } from './activity-options.js';
 
 export interface LedgerInput {
   service: string;
@@ -77,7 +79,7 @@ function rejectIf(problem: string | undefined): void {
 function parseUntil(until: FreezeRequest['until'], now: number): number | undefined {
   if (until === undefined) return undefined;
   const at = typeof until === 'number' ? until : Date.parse(until);
-  if (!Number.isFinite(at)) throw new Error(`"until" must be an ISO time or epoch milliseconds, got ${JSON.stringify(until)}`);
+  if (!Number.isFinite(at)) throw new Error(`"until" must be an ISO time or epoch milliseconds, got ${JSON.stringify(until).slice(0, 80)}`);
   if (at <= now) throw new Error('"until" is in the past');
   return at;
 }
@@ -133,7 +135,7 @@ export async function environmentLedger(input: LedgerInput): Promise<void> {
     },
     {
       validator: (req) => {
-        rejectIf(requestProblem(req) ?? authorisationProblem(state, req.by, 'freeze'));
+        rejectIf(requestProblem(req, { until: 'string|number' }) ?? authorisationProblem(state, req.by, 'freeze'));
         parseUntil(req.until, Date.now());
       },
     },
@@ -155,6 +157,24 @@ export async function environmentLedger(input: LedgerInput): Promise<void> {
           if (window) throw new Error(`${state.service} ${state.environment} is in the config's freeze window "${window.reason}"; promote with override-freeze, or change the config`);
           throw new Error(`${state.service} ${state.environment} is not frozen`);
         }
+      },
+    },
+  );
+
+  setHandler(
+    rollbackUpdate,
+    async (req) => {
+      const found = rollbackTarget(state, req.to);
+      if ('problem' in found) throw new Error(found.problem);
+      const { tag, commit } = found.target;
+      const rollbackId = await handlerForge.startRollback({ service: state.service, environment: state.environment, tag, commit, by: req.by, reason: req.reason });
+      return { rollbackId, tag };
+    },
+    {
+      validator: (req) => {
+        rejectIf(requestProblem(req, { to: 'string' }) ?? authorisationProblem(state, req.by, 'rollback'));
+        const found = rollbackTarget(state, req.to);
+        if ('problem' in found) throw new Error(found.problem);
       },
     },
   );

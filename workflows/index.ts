@@ -2,3 +2,4 @@
 export { releaseTrain } from './releaseTrain.js';
 export { cutRelease } from './cutRelease.js';
 export { environmentLedger } from './environmentLedger.js';
+export { rollbackEnvironment } from './rollbackEnvironment.js';

@@ -4,7 +4,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Right } from '../domain/config.js';
-import type { DeploymentRecord, FreezeView, LedgerConfig, LedgerState, LockRequest } from '../domain/ledger.js';
+import type { DeploymentRecord, FreezeView, LedgerConfig, LedgerState, LockRequest, RollbackRequest } from '../domain/ledger.js';
 import type { EnvironmentName } from '../domain/train.js';
 
 export interface FreezeRequest {
@@ -31,6 +31,11 @@ export const configureSignal = defineSignal<[LedgerConfig]>('configure');
 export const subscribeSignal = defineSignal<[Subscription]>('subscribe');
 export const freezeUpdate = defineUpdate<FreezeView, [FreezeRequest]>('freeze');
 export const unfreezeUpdate = defineUpdate<FreezeView, [{ by: string; reason: string }]>('unfreeze');
+/**
+ * Rolls the environment back to a verified earlier version (`to`, default the previous one): the
+ * validator checks the `rollback` right and the target; the answer names the rollback workflow.
+ */
+export const rollbackUpdate = defineUpdate<{ rollbackId: string; tag: string }, [RollbackRequest]>('rollback');
 export const ledgerQuery = defineQuery<LedgerState & { frozen: FreezeView }>('ledger');
 
 /** Ledger → train: the lock is yours; `stable` is the version to roll back to. */

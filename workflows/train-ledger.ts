@@ -14,6 +14,9 @@ export interface LockGrant {
   stable?: { tag: string; commit: string };
 }
 
+/** Who holds locks: a train, or a rollback (which never subscribes, so needs no policy). */
+export type LedgerClient = Pick<TrainInput, 'service' | 'tag'> & { policy?: Pick<TrainInput['policy'], 'operators'> };
+
 export class LedgerLink {
   private readonly grants: Partial<Record<EnvironmentName, LockGrant>> = {};
   /** Why the ledger queued our request; kept because it can arrive before we start waiting. */
@@ -23,7 +26,7 @@ export class LedgerLink {
   private waiting?: { environment: EnvironmentName; bypassFreeze: boolean };
 
   constructor(
-    private readonly input: TrainInput,
+    private readonly input: LedgerClient,
     private readonly trainId: string,
     readonly freezes: Partial<Record<EnvironmentName, FreezeView>>,
   ) {
@@ -47,7 +50,7 @@ export class LedgerLink {
   async subscribe(): Promise<void> {
     const { service, policy } = this.input;
     await forge.signalLedger.executeWithOptions({ summary: 'Subscribe to the production ledger' }, [
-      { service, environment: 'production', signal: 'subscribe', payload: { trainId: this.trainId, ...(policy.operators ? { operators: policy.operators } : {}) } },
+      { service, environment: 'production', signal: 'subscribe', payload: { trainId: this.trainId, ...(policy?.operators ? { operators: policy.operators } : {}) } },
     ]);
   }
 

@@ -1,10 +1,8 @@
 import type { CheckOutcome } from '../../domain/train.js';
+import type { DeployContext } from '../deploy/deployer.js';
 import type { CheckRequest } from '../types.js';
 
-export interface CheckContext {
-  signal: AbortSignal;
-  heartbeat: () => void;
-}
+export type CheckContext = DeployContext;
 
 /**
  * A smoke test or E2E suite. A failing check is a result (passed: false), not an error: errors are

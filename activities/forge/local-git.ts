@@ -1,23 +1,22 @@
 /**
  * The embedded default forge: a git repository on this machine, driven by the real `git` program.
+ * What a hosted forge keeps in its database (releases, CI states, pull requests, pipeline runs) is
+ * kept as plain JSON in `<gitdir>/trainyard/`, never in a work tree.
  */
-import { execFile } from 'node:child_process';
-import { createHash, randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
 import { clipText, MAX_AUTHOR_LENGTH, MAX_SUBJECT_LENGTH, prNumberOf, type ChangeEntry } from '../../domain/changelog.js';
 import { TrainyardError } from '../../domain/errors.js';
-import { refNameProblem } from '../../domain/tags.js';
-import type { Forge, Release, ReleaseInput } from './forge.js';
+import type { ChangeRequest, ChangeRequestInput, CommitState, Forge, MergedChange, PipelineRun, PipelineTrigger, Release, ReleaseInput } from './forge.js';
+import { LocalCi, type LocalCiConfig } from './local-ci.js';
+import { LocalChangeRequests } from './local-git-changes.js';
+import { LocalReleases } from './local-git-releases.js';
+import { FORGE_IDENTITY, FULL_SHA, gitComplaint, GitRepo } from './local-git-repo.js';
+import { readCommitState } from './local-git-store.js';
 
-const run = promisify(execFile);
-
-const SHA = /^[0-9a-f]{7,64}$/;
-const FULL_SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+export { recordCommitState } from './local-git-store.js';
+export type { LocalCiConfig } from './local-ci.js';
 
 /**
  * Fields end in NUL and `-z` ends records in NUL: a commit message cannot hold NUL, while it can hold
@@ -41,105 +40,86 @@ function parseLog(stdout: string): ChangeEntry[] {
   return entries;
 }
 
-/**
- * File name for a tag's release: `/` and `%` are escaped (so `a/b` and `a%2Fb` never collide), and a
- * name too long for the file system is cut and made unique by a hash of the tag.
- */
-function releaseFileName(tag: string): string {
-  let name: string;
-  try {
-    name = encodeURIComponent(tag);
-  } catch {
-    throw new TrainyardError('INVALID_REF', `tag "${tag.slice(0, 80)}" is not valid Unicode`, 'Use a tag made of valid characters.');
-  }
-  if (name.length <= 180) return name;
-  return `${name.slice(0, 150)}~${createHash('sha256').update(tag).digest('hex').slice(0, 20)}`;
-}
-
-/** File system failures: permissions are for a person to fix; the rest may pass (disk full, I/O). */
-function fsFailure(err: unknown, what: string): TrainyardError {
-  const code = (err as NodeJS.ErrnoException).code ?? '';
-  const message = `${what} failed: ${(err as Error).message}`;
-  if (['EACCES', 'EPERM', 'EROFS'].includes(code)) {
-    return new TrainyardError('FORGE_AUTH', message, 'Give the worker write access to the repository\'s git directory.', { cause: err });
-  }
-  return new TrainyardError('FORGE_UNAVAILABLE', message, 'Retried automatically; check the disk if it persists.', { cause: err });
-}
-
-/** Writes a file so a reader sees the old content or the new, never half of it. */
-async function writeAtomically(path: string, content: string): Promise<void> {
-  const temp = `${path}.${randomUUID()}.tmp`;
-  try {
-    await writeFile(temp, content, 'utf8');
-    await rename(temp, path);
-  } catch (err) {
-    await rm(temp, { force: true }).catch(() => undefined);
-    throw fsFailure(err, `writing ${path}`);
-  }
-}
-
-function isStoredRelease(value: unknown): value is ReleaseInput {
-  const v = value as Partial<ReleaseInput> | null;
-  return typeof v === 'object' && v !== null && typeof v.tag === 'string' && typeof v.name === 'string' && typeof v.notes === 'string' && typeof v.prerelease === 'boolean';
+/** A path inside the repository, as git stores it: relative, no `.`/`..`/empty parts, not in `.git`. */
+function checkPath(path: string): void {
+  const parts = path.split('/');
+  // eslint-disable-next-line no-control-regex
+  const bad = path.length === 0 || path.length > 4096 || /[\u0000-\u001f\u007f\\]/.test(path) || parts.some((p) => p === '' || p === '.' || p === '..' || p.toLowerCase() === '.git');
+  if (bad) throw new TrainyardError('FORGE_INVALID', `"${path.slice(0, 120)}" is not a usable file path`, 'Use a relative path like config/VERSION, without "..", "." or ".git" parts.');
 }
 
 export class LocalGitForge implements Forge {
-  constructor(
-    private readonly path: string,
-    readonly defaultBranch: string,
-  ) {}
+  readonly kind = 'local-git' as const;
+  private readonly repo: GitRepo;
+  private readonly releases: LocalReleases;
+  private readonly changes: LocalChangeRequests;
+  private readonly ci: LocalCi;
 
-  private async git(args: string[]): Promise<{ ok: boolean; stdout: string; stderr: string }> {
-    if (!existsSync(this.path)) {
-      throw new TrainyardError('CONFIG_INVALID', `git repository ${this.path} does not exist`, 'Fix forge.path in the config, or create the repository.');
-    }
-    try {
-      const { stdout, stderr } = await run('git', ['-C', this.path, ...args], {
-        env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_COMMITTER_NAME: 'Trainyard', GIT_COMMITTER_EMAIL: 'trainyard@localhost' },
-        maxBuffer: 64 * 1024 * 1024,
-        timeout: 60_000,
-      });
-      return { ok: true, stdout, stderr };
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException & { stdout?: string; stderr?: string; code?: unknown };
-      if (e.code === 'ENOENT') throw new TrainyardError('COMMAND_NOT_FOUND', 'git is not installed', 'Install git (apt-get install git) and retry.');
-      if (typeof e.code !== 'number') throw new TrainyardError('FORGE_UNAVAILABLE', `git ${args[0]} failed: ${e.message}`, 'Retried automatically.');
-      return { ok: false, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-    }
+  constructor(path: string, readonly defaultBranch: string, ci?: LocalCiConfig) {
+    this.repo = new GitRepo(path);
+    this.releases = new LocalReleases(this.repo);
+    this.ci = new LocalCi(this.repo, ci);
+    this.changes = new LocalChangeRequests(this.repo, {
+      commitState: (sha) => this.commitState(sha),
+      startChecks: async (branch) => this.ci.configured && (await this.ci.trigger({ ref: branch }), true),
+    });
   }
 
-  private checkRef(ref: string): void {
-    const problem = refNameProblem(ref);
-    if (problem) throw new TrainyardError('INVALID_REF', `"${ref.slice(0, 80)}" is not a valid ref: it ${problem}`, 'Use a branch, tag or commit sha.');
+  // ── refs, commits, CI state ─────────────────────────────────────────────────────────────────
+
+  resolveRef(ref: string): Promise<string> {
+    return this.repo.resolveRef(ref);
   }
 
-  async resolveRef(ref: string): Promise<string> {
-    this.checkRef(ref);
-    const candidates = SHA.test(ref) ? [ref] : [`refs/heads/${ref}`, `refs/tags/${ref}`, ref];
-    for (const candidate of candidates) {
-      const out = await this.git(['rev-parse', '--verify', '--quiet', '--end-of-options', `${candidate}^{commit}`]);
-      if (out.ok) return out.stdout.trim();
-    }
-    throw new TrainyardError('REF_NOT_FOUND', `ref "${ref}" was not found in ${this.path}`, 'Check the branch, tag or sha (git log --oneline shows commits).');
+  async commitState(sha: string): Promise<CommitState> {
+    return readCommitState(this.repo, await this.resolveRef(sha));
   }
+
+  async latestGreenCommit(branch: string, lookback: number): Promise<string | undefined> {
+    const head = await this.resolveRef(branch);
+    const count = Math.max(0, Math.floor(lookback));
+    if (count === 0) return undefined;
+    const shas = (await this.repo.must(['rev-list', '--first-parent', `--max-count=${count}`, '--end-of-options', head, '--'])).split('\n').filter(Boolean);
+    for (const sha of shas) if ((await readCommitState(this.repo, sha)) === 'success') return sha;
+    return undefined;
+  }
+
+  async commitsBetween(from: string | undefined, to: string, limit: number): Promise<{ entries: ChangeEntry[]; truncated: boolean }> {
+    const max = Math.max(0, Math.floor(limit));
+    // Resolved first, so an unknown ref is REF_NOT_FOUND rather than a git log failure.
+    const toSha = await this.resolveRef(to);
+    const fromSha = from === undefined ? undefined : await this.resolveRef(from);
+    const range = fromSha ? [`${fromSha}..${toSha}`] : [toSha];
+    // One commit more than asked for tells whether there were more.
+    const out = await this.repo.git(['log', '-z', LOG_FORMAT, '--no-color', `--max-count=${max + 1}`, '--end-of-options', ...range, '--']);
+    if (!out.ok) throw new TrainyardError('FORGE_UNAVAILABLE', `git log ${range.join(' ')} failed: ${gitComplaint(out)}`, 'Retried automatically; check the repository (git fsck) if it persists.');
+    const entries = parseLog(out.stdout);
+    return { entries: entries.slice(0, max), truncated: entries.length > max };
+  }
+
+  mergedChangesBetween(from: string | undefined, to: string, limit: number): Promise<{ changes: MergedChange[]; truncated: boolean }> {
+    return this.changes.mergedBetween(from, to, limit);
+  }
+
+  // ── tags and releases ───────────────────────────────────────────────────────────────────────
 
   async listTags(prefix: string): Promise<string[]> {
-    const out = await this.git(['for-each-ref', '--format=%(refname:strip=2)', 'refs/tags']);
+    const out = await this.repo.git(['for-each-ref', '--format=%(refname:strip=2)', 'refs/tags']);
     return out.stdout.split('\n').filter((t) => t && t.startsWith(prefix));
   }
 
   async tagCommit(tag: string): Promise<string | undefined> {
-    this.checkRef(tag);
-    const out = await this.git(['rev-parse', '--verify', '--quiet', '--end-of-options', `refs/tags/${tag}^{commit}`]);
+    this.repo.checkRef(tag);
+    const out = await this.repo.git(['rev-parse', '--verify', '--quiet', '--end-of-options', `refs/tags/${tag}^{commit}`]);
     return out.ok ? out.stdout.trim() : undefined;
   }
 
   async createTag(tag: string, commit: string, message: string): Promise<{ created: boolean }> {
-    this.checkRef(tag);
+    this.repo.checkRef(tag);
     const sha = await this.resolveRef(commit);
     const existing = await this.tagCommit(tag);
     if (existing === undefined) {
-      const out = await this.git(['tag', '--annotate', '--message', message, '--end-of-options', tag, sha]);
+      const out = await this.repo.git(['tag', '--annotate', '--message', message, '--end-of-options', tag, sha]);
       if (out.ok) return { created: true };
     }
     // Either it existed, or another writer created it between our check and our write.
@@ -152,102 +132,149 @@ export class LocalGitForge implements Forge {
     );
   }
 
-  async commitsBetween(from: string | undefined, to: string, limit: number): Promise<{ entries: ChangeEntry[]; truncated: boolean }> {
-    const max = Math.max(0, Math.floor(limit));
-    // Resolved first, so an unknown ref is REF_NOT_FOUND rather than a git log failure.
-    const toSha = await this.resolveRef(to);
-    const fromSha = from === undefined ? undefined : await this.resolveRef(from);
-    const range = fromSha ? [`${fromSha}..${toSha}`] : [toSha];
-    // One commit more than asked for tells whether there were more.
-    const out = await this.git(['log', '-z', LOG_FORMAT, '--no-color', `--max-count=${max + 1}`, '--end-of-options', ...range, '--']);
-    if (!out.ok) throw new TrainyardError('FORGE_UNAVAILABLE', `git log ${range.join(' ')} failed: ${out.stderr.trim().slice(0, 300)}`, 'Retried automatically; check the repository (git fsck) if it persists.');
-    const entries = parseLog(out.stdout);
-    return { entries: entries.slice(0, max), truncated: entries.length > max };
-  }
-
-  /** Where releases live: inside the git directory, so they never show up in the work tree. */
-  private async releasePaths(tag: string): Promise<{ json: string; md: string; dir: string }> {
-    this.checkRef(tag);
-    const out = await this.git(['rev-parse', '--absolute-git-dir']);
-    if (!out.ok) throw new TrainyardError('CONFIG_INVALID', `${this.path} is not a git repository`, 'Fix forge.path in the config, or run git init there.');
-    const dir = join(out.stdout.trim(), 'trainyard', 'releases');
-    const base = join(dir, releaseFileName(tag));
-    return { json: `${base}.json`, md: `${base}.md`, dir };
-  }
-
-  private async readRelease(path: string): Promise<ReleaseInput | undefined> {
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw fsFailure(err, `reading ${path}`);
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      parsed = undefined;
-    }
-    if (!isStoredRelease(parsed)) throw new TrainyardError('FORGE_UNAVAILABLE', `release file ${path} is damaged`, 'Publish the release again to rewrite it, or delete the file.');
-    return parsed;
-  }
-
   async publishRelease(release: ReleaseInput): Promise<{ url: string; created: boolean }> {
-    const paths = await this.releasePaths(release.tag);
-    if ((await this.tagCommit(release.tag)) === undefined) {
-      throw new TrainyardError('REF_NOT_FOUND', `tag ${release.tag} was not found in ${this.path}`, 'Create the tag before publishing its release.');
-    }
-    // A damaged file is a release that existed; it is about to be rewritten anyway.
-    const existed = (await this.readRelease(paths.json).catch(() => 'damaged')) !== undefined;
-    const stored: ReleaseInput = { tag: release.tag, name: release.name, notes: release.notes, prerelease: release.prerelease };
-    await mkdir(paths.dir, { recursive: true }).catch((err: unknown) => {
-      throw fsFailure(err, `creating ${paths.dir}`);
-    });
-    // The rendered page first: the JSON is what counts, and it is written last.
-    const page = `# ${clipText(release.name, MAX_SUBJECT_LENGTH)}${release.prerelease ? ' (pre-release)' : ''}\n\n${release.notes}\n`;
-    await writeAtomically(paths.md, page);
-    await writeAtomically(paths.json, `${JSON.stringify(stored, null, 2)}\n`);
-    return { url: pathToFileURL(paths.md).href, created: !existed };
+    this.repo.checkRef(release.tag);
+    return this.releases.publish(release, (await this.tagCommit(release.tag)) !== undefined);
   }
 
-  async getRelease(tag: string): Promise<Release | undefined> {
-    const paths = await this.releasePaths(tag);
-    const stored = await this.readRelease(paths.json);
-    // The tag check guards against the (hashed) file name of another tag.
-    if (!stored || stored.tag !== tag) return undefined;
-    return { ...stored, url: pathToFileURL(paths.md).href };
+  getRelease(tag: string): Promise<Release | undefined> {
+    return this.releases.get(tag);
+  }
+
+  latestRelease(): Promise<Release | undefined> {
+    return this.releases.latest();
+  }
+
+  // ── branches and files ──────────────────────────────────────────────────────────────────────
+
+  async createBranch(branch: string, fromRef: string): Promise<{ sha: string; created: boolean }> {
+    const existing = await this.repo.branchHead(branch);
+    if (existing !== undefined) return { sha: existing, created: false };
+    const sha = await this.resolveRef(fromRef);
+    if (await this.repo.createBranchAt(branch, sha)) return { sha, created: true };
+    // Another writer created it between our check and our write.
+    const now = await this.repo.branchHead(branch);
+    if (now === undefined) throw new TrainyardError('FORGE_UNAVAILABLE', `could not create branch ${branch} in ${this.repo.path}`, 'Retried automatically.');
+    return { sha: now, created: false };
+  }
+
+  /**
+   * Commits with plumbing on a private index (never a work tree): the blob, a tree from the head's
+   * tree with the file replaced, a commit, and a compare-and-swap of the branch.
+   */
+  async commitFile(req: { branch: string; path: string; content: string; message: string }): Promise<{ sha: string; changed: boolean }> {
+    checkPath(req.path);
+    this.repo.checkRef(req.branch);
+    const blob = (await this.repo.must(['hash-object', '-w', '--stdin'], { input: req.content })).trim();
+    const { head, sha } = await this.repo.commitOnBranch(req.branch, async (base) => {
+      const current = await this.repo.git(['ls-tree', '-z', '--end-of-options', base, '--', req.path]);
+      const [info = ''] = current.stdout.split('\t');
+      const [mode = '', type = '', id = ''] = info.split(' ');
+      if (type === 'blob' && id === blob) return base;
+      if (type === 'tree') throw new TrainyardError('FORGE_INVALID', `${req.path} is a directory on ${req.branch}`, 'Give the path of a file.');
+      const dir = await mkdtemp(join(tmpdir(), 'trainyard-index-'));
+      try {
+        const env = { ...FORGE_IDENTITY, GIT_INDEX_FILE: join(dir, 'index') };
+        await this.repo.must(['read-tree', '--end-of-options', base], { env });
+        // An executable file stays executable.
+        const added = await this.repo.git(['update-index', '--add', '--cacheinfo', `${mode === '100755' ? '100755' : '100644'},${blob},${req.path}`], { env });
+        if (!added.ok) throw new TrainyardError('FORGE_INVALID', `cannot write ${req.path} on ${req.branch}: ${gitComplaint(added)}`, 'A part of the path is a file there: choose another path.');
+        const tree = (await this.repo.must(['write-tree'], { env })).trim();
+        return (await this.repo.must(['commit-tree', tree, '-p', base, '-F', '-'], { env, input: req.message })).trim();
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+    return { sha, changed: sha !== head };
+  }
+
+  async readFile(path: string, ref: string): Promise<string | undefined> {
+    checkPath(path);
+    const sha = await this.resolveRef(ref);
+    const type = await this.repo.git(['cat-file', '-t', `${sha}:${path}`]);
+    if (!type.ok) return undefined;
+    if (type.stdout.trim() !== 'blob') throw new TrainyardError('FORGE_INVALID', `${path} is not a file at ${ref}`, 'Give the path of a file.');
+    return this.repo.must(['cat-file', 'blob', `${sha}:${path}`]);
   }
 
   async createHotfixBranch(branch: string, fromRef: string, picks: string[]): Promise<string> {
-    this.checkRef(branch);
-    const existing = await this.git(['rev-parse', '--verify', '--quiet', '--end-of-options', `refs/heads/${branch}`]);
-    if (existing.ok) return existing.stdout.trim();
+    const existing = await this.repo.branchHead(branch);
+    if (existing !== undefined) return existing;
     const base = await this.resolveRef(fromRef);
-    const shas = [];
+    const shas: string[] = [];
     for (const pick of picks) shas.push(await this.resolveRef(pick));
     // Cherry-pick in a throw-away worktree, so the repository's own checkout is never touched.
-    const dir = await mkdtemp(join(tmpdir(), 'trainyard-hotfix-'));
-    try {
-      const add = await this.git(['worktree', 'add', '--detach', dir, base]);
-      if (!add.ok) throw new TrainyardError('FORGE_UNAVAILABLE', `cannot prepare hotfix ${branch}: ${add.stderr.trim()}`, 'Retried automatically.');
+    const head = await this.repo.inWorktree(base, `hotfix ${branch}`, async (dir) => {
       for (const sha of shas) {
-        const picked = await this.gitIn(dir, ['cherry-pick', '-x', '--allow-empty', sha]);
+        const picked = await this.repo.gitIn(dir, ['cherry-pick', '-x', '--allow-empty', sha]);
         if (!picked.ok) {
-          await this.gitIn(dir, ['cherry-pick', '--abort']);
+          await this.repo.gitIn(dir, ['cherry-pick', '--abort']);
           throw new TrainyardError('CHERRY_PICK_CONFLICT', `cherry-picking ${sha.slice(0, 12)} onto ${fromRef} conflicts`, 'Resolve it by hand on a branch and tag that commit (trainyard tag <service> --from <sha>).');
         }
       }
-      const head = (await this.gitIn(dir, ['rev-parse', 'HEAD'])).stdout.trim();
-      await this.git(['update-ref', `refs/heads/${branch}`, head, '']);
-      return head;
-    } finally {
-      await this.git(['worktree', 'remove', '--force', dir]);
-      await rm(dir, { recursive: true, force: true });
-    }
+      return (await this.repo.gitIn(dir, ['rev-parse', 'HEAD'])).stdout.trim();
+    });
+    await this.repo.createBranchAt(branch, head);
+    return (await this.repo.branchHead(branch)) ?? head;
   }
 
-  private async gitIn(dir: string, args: string[]): Promise<{ ok: boolean; stdout: string; stderr: string }> {
-    return this.git(['-c', `safe.directory=${dir}`, '-C', dir, ...args]);
+  // ── pull requests ───────────────────────────────────────────────────────────────────────────
+
+  openChangeRequest(input: ChangeRequestInput): Promise<{ change: ChangeRequest; created: boolean }> {
+    return this.changes.open(input);
+  }
+
+  findOpenChangeRequest(sourceBranch: string, targetBranch?: string): Promise<ChangeRequest | undefined> {
+    return this.changes.findOpen(sourceBranch, targetBranch);
+  }
+
+  getChangeRequest(number: number): Promise<ChangeRequest> {
+    return this.changes.get(number);
+  }
+
+  addLabels(number: number, labels: string[]): Promise<void> {
+    return this.changes.addLabels(number, labels);
+  }
+
+  comment(number: number, body: string): Promise<void> {
+    return this.changes.comment(number, body);
+  }
+
+  closeChangeRequest(number: number): Promise<void> {
+    return this.changes.close(number);
+  }
+
+  mergeWhenGreen(number: number): Promise<{ state: 'merged' | 'scheduled' | 'blocked'; mergeCommit?: string }> {
+    return this.changes.mergeWhenGreen(number);
+  }
+
+  revertChangeRequest(number: number): Promise<ChangeRequest> {
+    return this.changes.revert(number);
+  }
+
+  // ── pipelines ───────────────────────────────────────────────────────────────────────────────
+
+  triggerPipeline(trigger: PipelineTrigger): Promise<PipelineRun> {
+    return this.ci.trigger(trigger);
+  }
+
+  latestPipeline(ref: string): Promise<PipelineRun | undefined> {
+    return this.ci.latest(ref);
+  }
+
+  getPipeline(id: string): Promise<PipelineRun> {
+    return this.ci.get(id);
+  }
+
+  retryPipeline(id: string): Promise<PipelineRun> {
+    return this.ci.retry(id);
+  }
+
+  playJob(pipelineId: string, job: string): Promise<PipelineRun> {
+    return this.ci.playJob(pipelineId, job);
+  }
+
+  cancelPipeline(id: string): Promise<void> {
+    return this.ci.cancel(id);
   }
 }

@@ -115,6 +115,13 @@ describe('operating environments through the CLI', () => {
     await fails(['unfreeze', 'demo'], 2, /--reason/);
   });
 
+  it('rollback needs the rollback right, which the ledger enforces itself (the temporal CLI cannot bypass it)', async () => {
+    await fails(['rollback', 'demo', '--reason', 'x', '--as', 'bob'], 1, /rollback rejected: "bob" does not have the "rollback" right on service demo/);
+    await fails(['rollback', 'demo', '--reason', 'x', '--as', 'mallory'], 1, /rollback rejected: "mallory" is not an operator of service demo/);
+    // alice has no rollback right either; and there is only one verified version anyway.
+    await fails(['rollback', 'demo', '--reason', 'x', '--as', 'alice'], 1, /rollback rejected: "alice" does not have the "rollback" right/);
+  });
+
   it('freezes and unfreezes both environments at once', async () => {
     const frozen = await ok(['freeze', 'demo', '--env', 'all', '--reason', 'end of quarter', '--as', 'alice']);
     expect(frozen).toMatch(/froze demo staging \(by alice: end of quarter\) until someone unfreezes it/);

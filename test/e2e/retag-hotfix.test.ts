@@ -64,4 +64,33 @@ describe('re-tag and hotfix through the CLI', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/cut rejected: .*does not follow the format/);
   });
+
+  it('rollback puts the previous verified version back in production, and refuses what it cannot do', async () => {
+    const version = async () => ((await (await fetch(`http://127.0.0.1:${demo.ports.production}/version`)).json()) as { version: string }).version;
+    const current = await version();
+    expect(current).toMatch(/\.4$/);
+    const previous = current.replace(/\.4$/, '.2');
+
+    const unknownTarget = await demo.cli(['rollback', 'demo', '--reason', 'x', '--to', 'demo/v2000.01.01.1']);
+    expect(unknownTarget.code).toBe(1);
+    expect(unknownTarget.stderr).toMatch(/rollback rejected: demo\/v2000\.01\.01\.1 was never verified in demo production; verified versions: .*\.2, .*\.4/);
+    const unauthorisedEnv = await demo.cli(['rollback', 'demo', '--env', 'qa', '--reason', 'x']);
+    expect(unauthorisedEnv.code).toBe(2);
+    const usage = await demo.cli(['rollback', 'demo']);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toMatch(/--reason/);
+
+    const rolled = await demo.cli(['rollback', 'demo', '--reason', 'checkout errors after the hotfix', '--as', 'oncall']);
+    expect(rolled.code, rolled.stderr).toBe(0);
+    expect(rolled.stdout).toContain(`rolling demo production back to ${previous} (by oncall: checkout errors after the hotfix)`);
+    expect(rolled.stdout).toMatch(/production runs .*\.2 again/);
+    expect(await version()).toBe(previous);
+    const ledger = JSON.parse((await demo.cli(['env', 'demo', '--json'])).stdout) as { deployments: { tag: string; outcome: string; by: string }[] };
+    expect(ledger.deployments.at(-1)).toMatchObject({ tag: previous, outcome: 'verified', by: 'oncall' });
+
+    // Back again to the hotfix with --to; the same target twice in a row is refused.
+    const again = await demo.cli(['rollback', 'demo', '--to', previous, '--reason', 'again']);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/already runs/);
+  });
 });

@@ -105,6 +105,29 @@ describe('schedules from the config', () => {
     await schedule.unpause();
   });
 
+  it('schedules list, pause, unpause and trigger through the CLI', async () => {
+    const list = await demo.cli(['schedules', 'list', '--json']);
+    expect(list.code, list.stderr).toBe(0);
+    const rows = JSON.parse(list.stdout) as { scheduleId: string; service: string; paused: boolean; next: string[] }[];
+    expect(rows).toEqual([expect.objectContaining({ scheduleId: 'trainyard-cut-demo', service: 'demo', paused: false })]);
+    expect(rows[0]?.next.length).toBeGreaterThan(0);
+
+    const paused = await demo.cli(['schedules', 'pause', 'demo', '--reason', 'audit week', '--as', 'rm']);
+    expect(paused.code, paused.stderr).toBe(0);
+    expect((await client.schedule.getHandle('trainyard-cut-demo').describe()).state).toMatchObject({ paused: true, note: 'Paused by rm: audit week' });
+    expect((await demo.cli(['schedules'])).stdout).toMatch(/trainyard-cut-demo\s+demo\s+PAUSED \(Paused by rm: audit week\)/);
+    const twice = await demo.cli(['schedules', 'pause', 'demo', '--reason', 'again']);
+    expect(twice.code).toBe(1);
+    expect(twice.stderr).toMatch(/already paused: Paused by rm: audit week/);
+    expect((await demo.cli(['schedules', 'unpause', 'demo', '--reason', 'audit done'])).code).toBe(0);
+    expect((await client.schedule.getHandle('trainyard-cut-demo').describe()).state.paused).toBe(false);
+
+    const unknown = await demo.cli(['schedules', 'pause', 'nosuch', '--reason', 'x']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/service "nosuch" has no cut schedule/);
+    expect((await demo.cli(['schedules', 'pause', 'demo'])).code).toBe(2);
+  });
+
   it('deletes its schedule when the config no longer has it', async () => {
     const { config } = loadConfigFile(demo.configFile);
     delete config.services.demo!.cut;

@@ -7,7 +7,7 @@ import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { translated } from '../../activities/index.js';
-import { ledgerSignaller, schedulePauser, trainSuperseder, workflowWatcher } from '../../activities/ledger.js';
+import { ledgerSignaller, rollbackStarter, schedulePauser, trainSuperseder, workflowWatcher } from '../../activities/ledger.js';
 import type { CheckRequest, DeployRequest, Notification, TrainActivities } from '../../activities/types.js';
 import type { FreezeWindow } from '../../domain/freeze-windows.js';
 import type { CheckOutcome, EnvironmentName, TrainPolicy } from '../../domain/train.js';
@@ -76,6 +76,7 @@ export function fakeActivities(world: FakeWorld, trainPolicy: TrainPolicy, clien
     supersedeTrain: trainSuperseder(client),
     workflowRunning: workflowWatcher(client),
     pauseCutSchedule: schedulePauser(client),
+    startRollback: rollbackStarter(client, taskQueue),
     async prepareHotfix(req) {
       world.hotfixes.push(req);
       return 'h0tf1x0000000000000000000000000000000002';

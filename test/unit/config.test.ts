@@ -40,7 +40,7 @@ describe('config', () => {
       'services.api.release.timeZone: "America/New_Yrok" is not an IANA time zone',
       'services.api.release.days[1]',
       'services.api.release.time: "25:00" is not HH:mm',
-      'services.api.environments.staging.deploy.kind: unknown deployer kind; valid kinds: command',
+      'services.api.environments.staging.deploy.kind: unknown deployer kind; valid kinds: command, github-actions, gitlab-pipeline, webhook, git-promotion',
       'services.api.environments.staging.smoke.urls[0]: must be an http:// or https:// URL',
       'services.api.environments.production.deploy.command: needs the program and its arguments',
       'services.api.environments.production.deploy.timeoutSeconds',
@@ -49,6 +49,36 @@ describe('config', () => {
       expect(message).toContain(expected);
     }
     expect(message).toMatch(/has 9 problem\(s\)/);
+  });
+
+  it('accepts every driver kind and fills their defaults', () => {
+    const { config } = loadConfigFile(fixture('all-drivers.yaml'));
+    const gitaly = config.services.gitaly!;
+    expect(gitaly.forge).toMatchObject({ kind: 'gitlab', project: 'gitlab-org/gitaly', tokenEnv: 'GITLAB_TOKEN', defaultBranch: 'main', requestTimeoutSeconds: 30 });
+    expect(gitaly.environments.production.deploy).toMatchObject({ kind: 'gitlab-pipeline', job: 'promote-production', pollSeconds: 15, timeoutSeconds: 3600 });
+    expect(gitaly.notify[0]).toMatchObject({ kind: 'slack', tokenEnv: 'SLACK_TOKEN', apiUrl: 'https://slack.com/api/' });
+    expect(gitaly.environments.staging.annotate[0]).toMatchObject({ kind: 'grafana', tokenEnv: 'GRAFANA_TOKEN', tags: ['deploy'] });
+    const monitor = config.services.monitor!;
+    expect(monitor.forge).toMatchObject({ kind: 'github', apiUrl: 'https://api.github.com', tokenFile: './secrets/github-token' });
+    expect(monitor.environments.staging.deploy).toMatchObject({ kind: 'webhook', mode: 'callback', timeoutSeconds: 900 });
+    expect(monitor.environments.production.deploy).toMatchObject({ kind: 'github-actions', pollSeconds: 15, inputs: { environment: 'production', tag: '{tag}' } });
+    expect(config.services.infra!.environments.production.deploy).toMatchObject({ kind: 'git-promotion', branch: 'production' });
+  });
+
+  it('reports bad driver settings with their paths', () => {
+    const message = problemsOf(fixture('bad-drivers.yaml'));
+    for (const expected of [
+      'services.api.forge.repository: must be owner/name',
+      'services.api.forge.tokenEnv: must name an environment variable',
+      'services.api.e2e.workflow: must be a workflow file name',
+      'services.api.environments.staging.deploy.url',
+      'services.api.environments.staging.annotate[0].kind: unknown annotator kind; valid kinds: log, grafana, webhook',
+      'services.api.environments.production.deploy.timeoutSeconds',
+      'services.api.notify[0].channels',
+      'services.api.notify[1].kind: unknown notifier kind; valid kinds: log, slack, webhook',
+    ]) {
+      expect(message).toContain(expected);
+    }
   });
 
   it('says which file is missing and which is not YAML', () => {

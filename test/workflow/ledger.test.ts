@@ -8,7 +8,8 @@ import { Context } from '@temporalio/activity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ledgerId } from '../../domain/ids.js';
 import type { TrainPolicy } from '../../domain/train.js';
-import { freezeUpdate, ledgerQuery, releaseLockSignal, requestLockSignal, unfreezeUpdate } from '../../workflows/ledger-messages.js';
+import { freezeUpdate, ledgerQuery, releaseLockSignal, requestLockSignal, rollbackUpdate, unfreezeUpdate } from '../../workflows/ledger-messages.js';
+import type { RollbackResult } from '../../workflows/rollbackEnvironment.js';
 import { abortUpdate, promoteUpdate, rerunE2EUpdate } from '../../workflows/messages.js';
 import { fakeActivities, fakeWorld, hangUntilCancelled, policy, type FakeWorld } from '../helpers/fake-activities.js';
 import { recordHistory } from '../helpers/histories.js';
@@ -157,6 +158,53 @@ describe('environment ledger', () => {
       expect((await finished(train)).stage).toBe('released');
       await recordHistory('ledger freeze defers the release', train);
     });
+  });
+
+  it('rollback: the ledger checks the right and the target; a rollback workflow redeploys, verifies and records', async () => {
+    const operators = [
+      { name: 'rm', rights: ['promote' as const, 'rollback' as const] },
+      { name: 'dev', rights: ['promote' as const] },
+    ];
+    await withService(() => undefined, async ({ service, taskQueue, world }) => {
+      const p = policy({ service, hasE2E: false, operators });
+      for (const n of [1, 2]) {
+        const train = await startTrain(env, { service, tag: `${service}/v1.${n}`, taskQueue, policy: p });
+        await reach(train, 'awaiting-release');
+        await train.executeUpdate(promoteUpdate, { args: [{ by: 'rm', reason: 'ship' }] });
+        expect((await finished(train)).stage).toBe('released');
+      }
+      const ledger = env.client.workflow.getHandle(ledgerId(service, 'production'));
+      // The trains' lock releases reach the ledger as signals, after the trains end.
+      for (let i = 0; (await ledger.query(ledgerQuery)).deployments.length < 2; i++) {
+        if (i > 100) throw new Error('the ledger never recorded both deployments');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(await rejection(ledger.executeUpdate(rollbackUpdate, { args: [{ by: 'dev', reason: 'errors' }] }))).toMatch(/"dev" does not have the "rollback" right/);
+      expect(await rejection(ledger.executeUpdate(rollbackUpdate, { args: [{ by: 'rm', reason: 'errors', to: `${service}/v0.9` }] }))).toMatch(/was never verified in .* production; verified versions: .*v1\.1, .*v1\.2/);
+      expect(await rejection(ledger.executeUpdate(rollbackUpdate, { args: [{ by: 'rm', reason: '' }] }))).toMatch(/a reason is required/);
+
+      const { rollbackId, tag } = await ledger.executeUpdate(rollbackUpdate, { args: [{ by: 'rm', reason: 'checkout errors' }] });
+      expect(tag).toBe(`${service}/v1.1`);
+      const result = await env.client.workflow.getHandle(rollbackId).result() as RollbackResult;
+      expect(result).toMatchObject({ tag, outcome: 'rolled-back' });
+      expect(world.deploys.at(-1)).toMatchObject({ environment: 'production', tag, trainId: rollbackId });
+      const state = await ledger.query(ledgerQuery);
+      expect(state.deployments.at(-1)).toMatchObject({ tag, outcome: 'verified', by: 'rm', trainId: rollbackId });
+      expect(state.holder).toBeUndefined();
+      await recordHistory('rollback to the previous verified version', env.client.workflow.getHandle(rollbackId));
+
+      // A rollback whose smoke test fails freezes production for a person to look.
+      world.onCheck = (req) => (req.trainId.startsWith('rollback/') ? { passed: false, summary: '502 from /health' } : { passed: true, summary: 'ok' });
+      const again = await ledger.executeUpdate(rollbackUpdate, { args: [{ by: 'rm', reason: 'back to v1.2', to: `${service}/v1.2` }] });
+      const failed = await env.client.workflow.getHandle(again.rollbackId).result() as RollbackResult;
+      expect(failed).toMatchObject({ outcome: 'failed' });
+      expect(failed.summary).toContain('502 from /health');
+      const frozen = await ledger.query(ledgerQuery);
+      expect(frozen.frozen).toMatchObject({ frozen: true });
+      expect(frozen.frozen.reason).toContain(`rollback to ${service}/v1.2 failed`);
+      expect(world.notifications.some((n) => n.event === "rollback-failed")).toBe(true);
+      await recordHistory('environment ledger production after rollbacks', ledger);
+    }, operators);
   });
 
   it('freeze and unfreeze are refused to operators without the right, and need a reason', async () => {
