@@ -1,7 +1,7 @@
 /** What every `trainyard` command needs: who the operator is, the task queue, a client. */
 import type { Client } from '@temporalio/client';
 import { existsSync } from 'node:fs';
-import { userInfo } from 'node:os';
+import { hostname, userInfo } from 'node:os';
 import { TrainyardError } from '../domain/errors.js';
 import { configPath, loadConfigFile } from './config-file.js';
 import { connectClient, operatorTarget } from './temporal.js';
@@ -13,6 +13,17 @@ export function operator(flag: string | undefined): string {
   return flag ?? process.env.TRAINYARD_OPERATOR ?? userInfo().username;
 }
 
+/** Who this CLI acts as, set once the command line is parsed (`--as`, else the environment, else the OS user). */
+let actingAs: string | undefined;
+export function actAs(name: string): void {
+  actingAs = name;
+}
+
+/** The client identity Temporal records with each message: the operator and the machine. */
+function clientIdentity(): string {
+  return `trainyard-cli:${actingAs ?? operator(undefined)}@${hostname()}`;
+}
+
 export function taskQueue(configFlag: string | undefined): string {
   const path = configPath(configFlag);
   return existsSync(path) ? loadConfigFile(path).config.temporal.taskQueue : 'trainyard';
@@ -22,7 +33,7 @@ export async function withClient<T>(fn: (client: Client) => Promise<T>): Promise
   let client: Client;
   const target = operatorTarget();
   try {
-    client = await connectClient(target);
+    client = await connectClient(target, clientIdentity());
   } catch (err) {
     throw new TrainyardError(
       'FORGE_UNAVAILABLE',

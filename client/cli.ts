@@ -14,7 +14,7 @@ import { registerSearchAttributes } from './search-attributes.js';
 import { formatLedger, formatTrain, formatTrainList } from './format.js';
 import { environmentsOf, freezeLedger, ledgerView, parseUntil, rollbackLedger, serviceContext, unfreezeLedger, type LedgerOutcome } from './ledgers.js';
 import type { rollbackEnvironment } from '../workflows/rollbackEnvironment.js';
-import { operator, Rejected, withClient } from './cli-context.js';
+import { actAs, operator, Rejected, withClient } from './cli-context.js';
 import { addCutCommands } from './cuts.js';
 import { addScheduleCommands } from './schedule-commands.js';
 import { addCodecServerCommand } from './codec-server.js';
@@ -76,7 +76,8 @@ export function buildProgram(): Command {
     .option('--as <operator>', 'your operator name (default: $TRAINYARD_OPERATOR or your OS user)')
     .option('--config <file>', 'config file (default: $TRAINYARD_CONFIG or ./trainyard.yaml)')
     // Before the subcommands are added, so they inherit it: usage errors throw (exit 2), not exit(1).
-    .exitOverride();
+    .exitOverride()
+    .hook('preAction', () => actAs(operator(program.opts().as)));
 
   program
     .command('status [train]')

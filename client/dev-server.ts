@@ -2,6 +2,7 @@
  * The embedded default: a Temporal dev server (with its Web UI) started from the CLI that
  * `npm run setup` installed, persisting to a SQLite file, with Trainyard's search attributes.
  */
+import { Connection } from '@temporalio/client';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
@@ -14,6 +15,8 @@ export interface DevServerOptions {
   dbFile?: string;
   port: number;
   uiPort?: number;
+  /** A codec server the Web UI asks to decode encrypted payloads (`trainyard codec-server`). */
+  uiCodecEndpoint?: string;
   /** Extra `--dynamic-config-value` entries, e.g. `frontend.enableUpdateWorkflowExecution=true`. */
   dynamicConfig?: string[];
   log?: (line: string) => void;
@@ -61,6 +64,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     args.push('--db-filename', options.dbFile);
   }
   if (options.uiPort) args.push('--ui-port', String(options.uiPort), '--ui-ip', '127.0.0.1');
+  if (options.uiPort && options.uiCodecEndpoint) args.push('--ui-codec-endpoint', options.uiCodecEndpoint);
   else args.push('--headless');
   for (const value of options.dynamicConfig ?? []) args.push('--dynamic-config-value', value);
 
@@ -83,6 +87,21 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       throw new Error(`the Temporal dev server did not listen on port ${options.port} within ${options.startTimeoutMs ?? 60_000} ms:\n${output.trim()}`);
     }
     await new Promise((r) => setTimeout(r, 100));
+  }
+  // Listening is not serving: the frontend answers "not healthy yet" for a moment (longer on a
+  // busy machine). Ready means a client can connect (the SDK's connect calls GetSystemInfo).
+  for (;;) {
+    try {
+      const connection = await Connection.connect({ address: `127.0.0.1:${options.port}`, connectTimeout: '2s' });
+      await connection.close();
+      break;
+    } catch (err) {
+      if (child.exitCode !== null || Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error(`the Temporal dev server on port ${options.port} did not become ready: ${(err as Error).message}\n${output.trim()}`);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
   }
   const server: DevServer = {
     address: `127.0.0.1:${options.port}`,

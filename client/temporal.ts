@@ -39,9 +39,13 @@ export function operatorTarget(env: NodeJS.ProcessEnv = process.env): TemporalTa
   return configuredTarget(env) ?? localTarget(env.TRAINYARD_TEMPORAL_ADDRESS ?? '127.0.0.1:7233', 'default', env);
 }
 
-export async function connectClient(target: TemporalTarget): Promise<Client> {
+/**
+ * `identity` is recorded by Temporal with every update and signal the client sends (the history's
+ * `identity` fields), beside the operator name the request itself carries.
+ */
+export async function connectClient(target: TemporalTarget, identity?: string): Promise<Client> {
   const connection = await Connection.connect({ ...target.options, address: target.address, connectTimeout: '5s' });
-  return new Client({ connection, namespace: target.namespace, ...codecDataConverter(target.codec) });
+  return new Client({ connection, namespace: target.namespace, ...codecDataConverter(target.codec), ...(identity ? { identity } : {}) });
 }
 
 export async function connectWorker(target: TemporalTarget): Promise<NativeConnection> {

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LedgerView } from '../../client/ledgers.js';
+import { connectClient, localTarget } from '../../client/temporal.js';
 import { startDemoEnv, type DemoEnv } from '../helpers/demo-env.js';
 
 // Appended to the demo service's block: alice may do everything, bob only promote.
@@ -96,6 +97,16 @@ describe('operating environments through the CLI', () => {
     const released = await demo.waitForStage(trainId, 'released');
     expect(await demo.versionAt(demo.ports.production)).toBe(tag);
     expect(released.actions).toMatchObject([{ kind: 'promote', by: 'alice', overrideFreeze: true }]);
+    // Temporal itself records who sent the update: the CLI's identity names the operator.
+    const client = await connectClient(localTarget(demo.server.address));
+    try {
+      const history = await client.workflow.getHandle(trainId).fetchHistory();
+      const accepted = history.events?.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes) ?? [];
+      const identities = accepted.map((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.meta?.identity);
+      expect(identities).toEqual([expect.stringMatching(/^trainyard-cli:alice@/)]);
+    } finally {
+      await client.connection.close();
+    }
 
     // The override does not end the freeze; the deployment is recorded.
     const ledger = await ledgerOf();

@@ -222,7 +222,15 @@ describe('releaseTrain', () => {
           expect((await handle.result()).stage).toBe('released');
           // Workflow-task events vary with how signals and completions batch; polling must add none of the rest.
           const events = (await handle.fetchHistory()).events ?? [];
-          count = events.filter((e) => !e.workflowTaskScheduledEventAttributes && !e.workflowTaskStartedEventAttributes && !e.workflowTaskCompletedEventAttributes).length;
+          // (A busy machine adds sticky-queue timeouts of workflow tasks: bookkeeping too.)
+          count = events.filter(
+            (e) =>
+              !e.workflowTaskScheduledEventAttributes &&
+              !e.workflowTaskStartedEventAttributes &&
+              !e.workflowTaskCompletedEventAttributes &&
+              !e.workflowTaskTimedOutEventAttributes &&
+              !e.workflowTaskFailedEventAttributes,
+          ).length;
         },
       );
       return count;
