@@ -297,6 +297,17 @@ export function forgeContract(name: string, create: () => Promise<ForgeFixture>)
         await eventually(async () => ((await forge.getPipeline(retried.id)).status === 'success' ? true : undefined));
       });
 
+      it('finds the newest run of a ref', async () => {
+        await fx.commit(forge.defaultBranch, 'feat: a');
+        await fx.commit('other', 'feat: elsewhere');
+        expect(await forge.latestPipeline('other')).toBeUndefined();
+        const first = await forge.triggerPipeline({ ref: forge.defaultBranch, workflow: 'ci.yml' });
+        await fx.finishPipeline(first.id, 'success');
+        const second = await forge.triggerPipeline({ ref: forge.defaultBranch, workflow: 'ci.yml' });
+        expect((await forge.latestPipeline(forge.defaultBranch))?.id).toBe(second.id);
+        await fx.finishPipeline(second.id, 'success');
+      });
+
       it('cancels a run; cancelling a finished run is success', async () => {
         await fx.commit(forge.defaultBranch, 'feat: a');
         const run = await forge.triggerPipeline({ ref: forge.defaultBranch, workflow: 'deploy.yml' });
