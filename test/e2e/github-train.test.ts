@@ -1,0 +1,112 @@
+/**
+ * A whole release train against GitHub (the fake API on loopback), on the real dev server with the
+ * real worker: the tag and pre-release on GitHub, staging, E2E and production as `workflow_dispatch`
+ * runs with the train's inputs, polled with conditional requests.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfigFile } from '../../client/config-file.js';
+import { freePort, startDevServer, type DevServer } from '../../client/dev-server.js';
+import { connectClient, connectWorker, localTarget } from '../../client/temporal.js';
+import type { TrainStatus } from '../../domain/train.js';
+import { promoteUpdate, statusQuery } from '../../workflows/messages.js';
+import { createTrainyardWorker, installQuietRuntime } from '../../workers/worker.js';
+import { startFakeGitHub, type FakeGitHub } from '../fakes/github.js';
+
+let github: FakeGitHub;
+let server: DevServer;
+let client: Client;
+let worker: Worker;
+let running: Promise<void>;
+let dir: string;
+const logs: string[] = [];
+let runner: NodeJS.Timeout;
+
+beforeAll(async () => {
+  installQuietRuntime();
+  github = await startFakeGitHub();
+  github.commit(github.defaultBranch, 'Add the breach alerts page (#101)');
+  // GitHub's runners: every dispatched run starts, runs for a few seconds, and succeeds.
+  const startedAt = new Map<number, number>();
+  runner = setInterval(() => {
+    for (const run of github.state.runs.values()) {
+      if (run.status === 'queued') {
+        github.startRun(String(run.id));
+        startedAt.set(run.id, Date.now());
+      } else if (run.status === 'in_progress' && Date.now() - (startedAt.get(run.id) ?? 0) > 3_000) {
+        github.finishRun(String(run.id), 'success');
+      }
+    }
+  }, 200);
+  dir = mkdtempSync(join(tmpdir(), 'trainyard-github-'));
+  const configFile = join(dir, 'trainyard.yaml');
+  writeFileSync(
+    configFile,
+    `
+services:
+  monitor:
+    forge: { kind: github, repository: ${github.repository}, apiUrl: "${github.url}", tokenEnv: TEST_GITHUB_TOKEN, defaultBranch: ${github.defaultBranch} }
+    tagFormat: "v{yyyy}.{MM}.{dd}.{n}"
+    release: { timeZone: UTC, days: [mon, tue, wed, thu, fri, sat, sun], time: "11:00", minLeadHours: 12 }
+    e2e: { kind: github-actions, workflow: e2e.yml, inputs: { environment: "{environment}" }, pollSeconds: 1 }
+    environments:
+      staging:
+        deploy: { kind: github-actions, workflow: deploy.yml, inputs: { environment: stage, tag: "{tag}" }, pollSeconds: 1 }
+      production:
+        deploy: { kind: github-actions, workflow: deploy.yml, inputs: { environment: production, tag: "{tag}" }, pollSeconds: 1 }
+`,
+  );
+  process.env.TEST_GITHUB_TOKEN = github.token;
+  const { config, baseDir } = loadConfigFile(configFile);
+  server = await startDevServer({ port: await freePort() });
+  const target = localTarget(server.address);
+  client = await connectClient(target);
+  worker = await createTrainyardWorker({ connection: await connectWorker(target), namespace: 'default', config, baseDir, log: (line) => logs.push(line) });
+  running = worker.run();
+});
+
+afterAll(async () => {
+  clearInterval(runner);
+  worker?.shutdown();
+  await running?.catch(() => undefined);
+  await client?.connection.close();
+  await server?.stop();
+  await github?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function waitForStage(trainId: string, stage: string): Promise<TrainStatus> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const status = await client.workflow.getHandle(trainId).query(statusQuery);
+    if (status.stage === stage) return status;
+    if (Date.now() > deadline) throw new Error(`${trainId} stayed in ${status.stage}: ${JSON.stringify(status.stages.at(-1))}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+describe('a train on GitHub', () => {
+  it('tags, publishes a pre-release, dispatches staging, E2E and production runs with the train inputs', { timeout: 120_000 }, async () => {
+    const cut = (await client.workflow.execute('cutRelease', { workflowId: 'cut/monitor', taskQueue: 'trainyard', args: [{ service: 'monitor', startedBy: 'release-bot' }] })) as { trainId: string; tag: string };
+    await waitForStage(cut.trainId, 'awaiting-release');
+    await client.workflow.getHandle(cut.trainId).executeUpdate(promoteUpdate, { args: [{ by: 'sre', reason: 'QA done' }] });
+    const released = await waitForStage(cut.trainId, 'released');
+    expect(released.versions).toEqual({ staging: cut.tag, production: cut.tag });
+    expect(released.changelog?.url).toMatch(/releases/);
+
+    const runs = [...github.state.runs.values()];
+    expect(runs.map((r) => [r.path.split('/').pop(), r.headBranch, github.runInputs(String(r.id))])).toEqual([
+      ['deploy.yml', cut.tag, { environment: 'stage', tag: cut.tag }],
+      ['e2e.yml', cut.tag, { environment: 'staging' }],
+      ['deploy.yml', cut.tag, { environment: 'production', tag: cut.tag }],
+    ]);
+    // Waiting on runs used conditional requests: unchanged runs answered 304 and cost nothing.
+    expect(github.counters.notModified).toBeGreaterThan(0);
+    console.log(`[github-train] ${github.counters.requests} API requests, ${github.counters.counted} counted against the rate limit, ${github.counters.notModified} answered 304`);
+    expect(logs.join('\n')).not.toContain(github.token);
+  });
+});
