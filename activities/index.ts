@@ -102,7 +102,7 @@ async function sendToAll(notifiers: Notifier[], note: Parameters<Notifier['send'
   const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [`${notifiers[i]?.constructor.name ?? 'notifier'}: ${(r.reason as Error).message}`] : []));
   if (failures.length === 0) return;
   if (failures.length === notifiers.length) {
-    throw new TrainyardError('NOTIFY_FAILED', `no notifier could send "${note.event}" of ${note.trainId}: ${failures.join('; ')}`, 'Retried a few times; the train never waits for notifications.');
+    throw new TrainyardError('NOTIFY_FAILED', `no notifier could send "${note.event}" of ${note.trainId}: ${failures.join('; ')}`, 'Retried twice within seconds; then the train goes on without it.');
   }
   Context.current().log.warn('some notifiers failed; the others were sent', { event: note.event, trainId: note.trainId, failures });
 }

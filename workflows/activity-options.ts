@@ -28,11 +28,13 @@ export const longRunning = proxyActivities<TrainActivities>({
 
 /**
  * Notifications: local activities (one history event each instead of three; a train sends a dozen),
- * a few quick tries; the caller swallows the final failure.
+ * three quick tries (a local activity's retries hold the train's workflow task, so a notifier that
+ * is down must cost seconds, not a minute); the caller swallows the final failure. Drivers retry
+ * within their own bounds too (Slack: ≤ 3 tries, rate limits ≤ 3 s inline).
  */
 export const notifier = proxyLocalActivities<TrainActivities>({
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '2 seconds', maximumAttempts: 3 },
 });
 
 /**
