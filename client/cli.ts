@@ -9,7 +9,10 @@ import type { OperatorRequest } from '../domain/train.js';
 import { abortUpdate, promoteUpdate, rerunE2EUpdate, retryDeployUpdate } from '../workflows/messages.js';
 import { configJsonSchema } from '../domain/config.js';
 import { configPath, loadConfigFile } from './config-file.js';
-import { planSchedules, upsertSchedules } from './schedules.js';
+import { planSchedules, upsertAllSchedules } from './schedules.js';
+import { planPreReleaseSchedules } from './prerelease-schedules.js';
+import { addPreReleaseCommands } from './prerelease-commands.js';
+import { addWebhookCommands } from './webhook-commands.js';
 import { registerSearchAttributes } from './search-attributes.js';
 import { formatLedger, formatTrain, formatTrainList } from './format.js';
 import { environmentsOf, freezeLedger, ledgerView, parseUntil, rollbackLedger, serviceContext, unfreezeLedger, type LedgerOutcome } from './ledgers.js';
@@ -106,6 +109,8 @@ export function buildProgram(): Command {
 
   addCutCommands(program);
   addScheduleCommands(program);
+  addPreReleaseCommands(program);
+  addWebhookCommands(program);
 
   operatorCommand(program, 'promote', promoteUpdate, 'promote', 'promote a train to production now').option(
     '--override-freeze',
@@ -191,7 +196,7 @@ export function buildProgram(): Command {
       const target = operatorTarget();
       const { createTrainyardWorker } = await import('../workers/worker.js');
       const worker = await createTrainyardWorker({ connection: await connectWorker(target), namespace: target.namespace, config, baseDir });
-      const schedules = await withClient((client) => upsertSchedules(client, config));
+      const schedules = await withClient((client) => upsertAllSchedules(client, config));
       console.log(`schedules: ${schedules.created.length} created, ${schedules.updated.length} updated, ${schedules.unchanged.length} unchanged, ${schedules.deleted.length} deleted`);
       console.log(`worker polling ${config.temporal.taskQueue} on ${target.address}/${target.namespace}`);
       await worker.run();
@@ -229,6 +234,7 @@ export function buildProgram(): Command {
       }
       const schedules = planSchedules(config);
       for (const p of schedules) console.log(`  schedule ${p.scheduleId}: cut ${p.service} on ${p.describe}`);
+      for (const p of planPreReleaseSchedules(config)) console.log(`  schedule ${p.scheduleId}: pre-release of ${p.service} on ${p.describe}`);
       if (schedules.length === 0) console.log('  no schedules: cuts only on demand (trainyard start)');
     });
 

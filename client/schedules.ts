@@ -8,6 +8,8 @@ import { daysBefore, parseClock } from '../domain/calendar.js';
 import type { TrainyardConfig } from '../domain/config.js';
 import { cutId, cutScheduleId, SCHEDULE, SCHEDULE_PREFIX } from '../domain/ids.js';
 import type { CutRequest } from '../workflows/cutRelease.js';
+import { upsertPreReleaseSchedules } from './prerelease-schedules.js';
+import { upsertVersionBumpSchedules } from './version-bump-schedules.js';
 
 const DAY_NAMES: Record<string, DayOfWeek> = {
   mon: 'MONDAY',
@@ -113,4 +115,20 @@ export async function upsertSchedules(client: Client, config: TrainyardConfig): 
     }
   }
   return result;
+}
+
+/**
+ * Every schedule the config implies: the day-before cuts, and the other processes' schedules (each
+ * kind manages its own id prefix, so one never deletes another's).
+ */
+export async function upsertAllSchedules(client: Client, config: TrainyardConfig): Promise<UpsertResult> {
+  const cuts = await upsertSchedules(client, config);
+  const prereleases = await upsertPreReleaseSchedules(client, config);
+  const bumps = await upsertVersionBumpSchedules(client, config.versionBumps, config.temporal.taskQueue);
+  return {
+    created: [...cuts.created, ...prereleases.created, ...bumps.created],
+    updated: [...cuts.updated, ...prereleases.updated, ...bumps.updated],
+    unchanged: [...cuts.unchanged, ...bumps.unchanged],
+    deleted: [...cuts.deleted, ...prereleases.deleted, ...bumps.deleted],
+  };
 }

@@ -14,7 +14,7 @@ import { projectRoot } from '../workers/bundle.js';
 import { createTrainyardWorker, installQuietRuntime } from '../workers/worker.js';
 import { configPath, loadConfigFile } from './config-file.js';
 import { startDevServer, type DevServer } from './dev-server.js';
-import { upsertSchedules } from './schedules.js';
+import { upsertAllSchedules } from './schedules.js';
 import { connectClient, connectWorker, configuredTarget, localTarget } from './temporal.js';
 import { activeTrains, followTrain } from './trains.js';
 
@@ -72,7 +72,7 @@ async function main(): Promise<void> {
   const client = await connectClient(target);
   const worker = await createTrainyardWorker({ connection: await connectWorker(target), namespace: target.namespace, config, baseDir });
   const running = worker.run();
-  for (const [verb, ids] of Object.entries(await upsertSchedules(client, config))) {
+  for (const [verb, ids] of Object.entries(await upsertAllSchedules(client, config))) {
     if (ids.length > 0) console.log(`Schedules ${verb}: ${ids.join(', ')}`);
   }
   if (demo) {

@@ -8,6 +8,9 @@
 import { z } from 'zod';
 import { WEEKDAYS, parseClock, timeZoneProblem } from './calendar.js';
 import { DEFAULT_TAG_FORMAT, tagFormatProblem } from './tags.js';
+import { preReleaseConfigSchema } from './prerelease.js';
+import { previewsConfigSchema, webhooksConfigSchema } from './preview.js';
+import { versionBumpSchema } from './version-bump-config.js';
 
 const name = z
   .string()
@@ -246,6 +249,8 @@ const service = z.strictObject({
   /** How long a train waits for a release manager's decision before it expires. */
   decisionDeadlineHours: z.number().positive().max(24 * 60).default(24 * 7),
   notify: z.array(notifier).default([{ kind: 'log' }]),
+  /** Daily pre-releases with a QA gate and a 1-click production deploy (seed 004). */
+  prerelease: preReleaseConfigSchema.optional(),
 });
 
 export const configSchema = z.strictObject({
@@ -257,6 +262,12 @@ export const configSchema = z.strictObject({
     })
     .default({ taskQueue: 'trainyard' }),
   services: z.record(name, service).refine((s) => Object.keys(s).length > 0, 'needs at least one service'),
+  /** Version-bump merge requests (seed 000): a component's latest green commit pinned in a consumer. */
+  versionBumps: z.array(versionBumpSchema(forge)).default([]),
+  /** Preview environments per pull request (seed 004), by service. */
+  previews: previewsConfigSchema.optional(),
+  /** The receiver of GitHub / GitLab webhooks (`trainyard webhooks`). */
+  webhooks: webhooksConfigSchema.optional(),
   /**
    * Where the worker listens for the signed callbacks of `webhook` deployers in `callback` mode.
    * `publicUrl`: how deploy targets reach it (behind a proxy); default http://host:port.

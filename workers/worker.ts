@@ -6,7 +6,15 @@ import { NativeConnection, Runtime, Worker, DefaultLogger, type LogLevel } from 
 import { Client } from '@temporalio/client';
 import { existsSync } from 'node:fs';
 import { createActivities } from '../activities/index.js';
+import { createPreReleaseActivities, preReleasePolicyOf } from '../activities/prerelease.js';
+import { createPreviewActivities, previewDrivers } from '../activities/preview.js';
+import { createVersionBumpActivities, type VersionBumpDeps } from '../activities/version-bump.js';
+import { buildForge } from '../activities/registry.js';
+import { LogNotifier } from '../activities/notify/log.js';
+import type { ForgeConfig } from '../domain/config.js';
+import type { Forge } from '../activities/forge/forge.js';
 import { createDrivers } from '../activities/registry.js';
+import { TrainyardError } from '../domain/errors.js';
 import type { TrainyardConfig } from '../domain/config.js';
 import { bundleOptions, prebuiltBundlePath } from './bundle.js';
 import { codecDataConverter, codecFromEnvironment } from './codec.js';
@@ -67,6 +75,33 @@ async function callbackReceiver(options: WorkerOptions, client: Client) {
   return { baseUrl: settings.publicUrl ?? server.url, waits, close };
 }
 
+/**
+ * Version bumps name their component's and consumer's forges in the config; progress and team notes
+ * go to the worker's log (per-team Slack routing of bump notes is not wired yet).
+ */
+function versionBumpDeps(options: WorkerOptions): VersionBumpDeps {
+  const forges = new Map<string, Forge>();
+  const configs = new Map<string, ForgeConfig>();
+  for (const b of options.config.versionBumps) {
+    configs.set(b.component, b.componentForge);
+    configs.set(b.consumer, b.consumerForge);
+  }
+  const log = new LogNotifier(options.log);
+  return {
+    forgeFor(name) {
+      let forge = forges.get(name);
+      if (!forge) {
+        const config = configs.get(name);
+        if (!config) throw new TrainyardError('UNKNOWN_SERVICE', `no version bump names "${name}" as its component or consumer`, 'Check versionBumps in the config.');
+        forge = buildForge(config, options.baseDir);
+        forges.set(name, forge);
+      }
+      return forge;
+    },
+    notify: (note) => log.send({ service: note.consumer, trainId: note.bumpId, event: 'operator-action', text: `${note.audience === 'team' ? `[${note.component} team] ` : ''}${note.event}: ${note.text}`, ...(note.link ? { link: note.link } : {}) }),
+  };
+}
+
 /** Closes `close` once the worker has stopped (its state is the only signal a created worker gives). */
 async function closeWith(worker: Worker, close: () => Promise<void>): Promise<void> {
   while (!['STOPPED', 'FAILED'].includes(worker.getState())) await new Promise((r) => setTimeout(r, 1_000).unref());
@@ -89,7 +124,12 @@ export async function createTrainyardWorker(options: WorkerOptions): Promise<Wor
       connection: options.connection,
       namespace: options.namespace,
       taskQueue: options.config.temporal.taskQueue,
-      activities: createActivities({ config: options.config, drivers, client, ...(callbacks ? { callbacks: { baseUrl: callbacks.baseUrl, waits: callbacks.waits } } : {}) }),
+      activities: {
+        ...createActivities({ config: options.config, drivers, client, ...(callbacks ? { callbacks: { baseUrl: callbacks.baseUrl, waits: callbacks.waits } } : {}) }),
+        ...createVersionBumpActivities(versionBumpDeps(options)),
+        ...createPreviewActivities({ driverFor: previewDrivers(options.config.previews ?? {}, options.baseDir), forgeFor: (service) => drivers.forge(service) }),
+        ...createPreReleaseActivities({ forge: (service) => drivers.forge(service), policy: (service) => preReleasePolicyOf(options.config, service) }),
+      },
       ...dataConverter,
       ...WORKER_TUNING,
       ...(options.bundleAtStart ? { workflowsPath: bundleOptions().workflowsPath, bundlerOptions: { webpackConfigHook: bundleOptions().webpackConfigHook } } : { workflowBundle: { codePath: bundlePath } }),

@@ -3,3 +3,6 @@ export { releaseTrain } from './releaseTrain.js';
 export { cutRelease } from './cutRelease.js';
 export { environmentLedger } from './environmentLedger.js';
 export { rollbackEnvironment } from './rollbackEnvironment.js';
+export { previewEnvironment } from './previewEnvironment.js';
+export { preRelease, cutPreRelease } from './preRelease.js';
+export { versionBump } from './versionBump.js';

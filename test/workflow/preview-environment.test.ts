@@ -1,0 +1,206 @@
+/**
+ * The preview workflow on the time-skipping server with in-memory activities: a fake "cloud" that
+ * records what exists (databases, services) so each test can check that nothing is left behind.
+ */
+import { Context } from '@temporalio/activity';
+import type { WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PreviewActivities } from '../../activities/preview.js';
+import { translated } from '../../activities/index.js';
+import { previewWorkflowId, type PreviewEvent, type PreviewStart } from '../../domain/preview.js';
+import { projectRoot } from '../../workers/bundle.js';
+import { WORKER_TUNING } from '../../workers/worker.js';
+import { PREVIEW_WORKFLOW, previewEventSignal, previewStatusQuery, type PreviewStatus } from '../../workflows/preview-messages.js';
+import { recordHistory } from '../helpers/histories.js';
+import { timeSkippingEnv } from '../helpers/temporal.js';
+
+let env: TestWorkflowEnvironment;
+let code: string;
+let counter = 0;
+
+beforeAll(async () => {
+  env = await timeSkippingEnv();
+  // Bundled on its own so the test does not depend on the shared prebuilt bundle.
+  ({ code } = await bundleWorkflowCode({
+    workflowsPath: join(projectRoot(), 'workflows', 'previewEnvironment.ts'),
+    webpackConfigHook: (config) => ({ ...config, resolve: { ...config.resolve, extensionAlias: { '.js': ['.ts', '.js'] } } }),
+    logger: new DefaultLogger('WARN'),
+  }));
+}, 120_000);
+afterAll(async () => {
+  await env?.teardown();
+});
+
+interface Cloud {
+  /** What exists now: `db:<name>`, `svc:<name>@<sha>`. */
+  resources: Set<string>;
+  creates: string[];
+  updates: string[];
+  destroys: number;
+  comments: string[];
+  failCreate?: boolean;
+  hangCreate?: boolean;
+}
+
+function cloudActivities(cloud: Cloud): PreviewActivities {
+  const dropService = (name: string) => [...cloud.resources].filter((r) => r.startsWith(`svc:${name}@`)).forEach((r) => cloud.resources.delete(r));
+  return translated<PreviewActivities>({
+    async createPreview({ name, sha }) {
+      cloud.creates.push(sha);
+      cloud.resources.add(`db:${name}`);
+      if (cloud.failCreate) throw ApplicationFailure.nonRetryable('service image failed to start', 'DEPLOY_REJECTED');
+      if (cloud.hangCreate) {
+        for (;;) {
+          Context.current().heartbeat();
+          await Context.current().sleep(50);
+        }
+      }
+      cloud.resources.add(`svc:${name}@${sha}`);
+      return { url: `https://${name}.preview.example` };
+    },
+    async updatePreview({ name, sha }) {
+      cloud.updates.push(sha);
+      dropService(name);
+      cloud.resources.add(`svc:${name}@${sha}`);
+    },
+    async destroyPreview({ name }) {
+      cloud.destroys++;
+      dropService(name);
+      cloud.resources.delete(`db:${name}`);
+    },
+    async commentOnPullRequest({ body }) {
+      cloud.comments.push(body);
+    },
+  });
+}
+
+const sha = (n: number) => `${String(n).repeat(8)}${'a'.repeat(32)}`;
+
+interface Run {
+  cloud: Cloud;
+  handle: WorkflowHandle;
+  service: string;
+  send(kind: PreviewEvent['kind'], sha: string): Promise<void>;
+  until(pred: (s: PreviewStatus) => boolean): Promise<PreviewStatus>;
+}
+
+async function withPreview(setup: Partial<Cloud>, start: Partial<PreviewStart>, body: (run: Run) => Promise<void>): Promise<void> {
+  const taskQueue = `preview-test-${++counter}`;
+  const service = `web${counter}`;
+  const cloud: Cloud = { resources: new Set(), creates: [], updates: [], destroys: 0, comments: [], ...setup };
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { code }, activities: cloudActivities(cloud), ...WORKER_TUNING });
+  const workflowId = previewWorkflowId(service, 7);
+  const input: PreviewStart = { service, pr: 7, quietSeconds: 30, ttlHours: 24, ...start };
+  const send = async (kind: PreviewEvent['kind'], head: string) => {
+    await env.client.workflow.signalWithStart(PREVIEW_WORKFLOW, { workflowId, taskQueue, args: [input], signal: previewEventSignal, signalArgs: [{ service, pr: 7, kind, sha: head }] });
+  };
+  const handle = env.client.workflow.getHandle(workflowId);
+  const until = async (pred: (s: PreviewStatus) => boolean) => {
+    for (let i = 0; i < 200; i++) {
+      const s = await handle.query(previewStatusQuery);
+      if (pred(s)) return s;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`status never matched: ${JSON.stringify(await handle.query(previewStatusQuery))}`);
+  };
+  await worker.runUntil(async () => {
+    await body({ cloud, handle, service, send, until });
+    await recordHistory(expect.getState().currentTestName ?? 'preview', handle);
+  });
+}
+
+describe('previewEnvironment', () => {
+  it('opened, pushed five times, closed: one create, one deploy of the last push, nothing left', async () => {
+    await withPreview({}, {}, async ({ cloud, handle, send, until, service }) => {
+      await send('opened', sha(0));
+      const ready = await until((s) => s.state === 'ready');
+      expect(ready.url).toBe(`https://${service}-pr-7.preview.example`);
+      expect(cloud.comments[0]).toContain(ready.url);
+
+      for (let i = 1; i <= 5; i++) {
+        await send('pushed', sha(i));
+        await env.sleep(5_000); // a burst: each push well within the 30 s quiet period
+      }
+      expect(cloud.updates).toEqual([]);
+      expect((await handle.query(previewStatusQuery)).waitsFor).toMatch(/without pushes before deploying 55555555/);
+      await env.sleep(31_000);
+      const updated = await until((s) => s.shaDeployed === sha(5));
+      expect(cloud.updates).toEqual([sha(5)]);
+      expect(updated.deploys).toBe(2);
+
+      await send('closed', sha(5));
+      const result = (await handle.result()) as PreviewStatus;
+      expect(result).toMatchObject({ state: 'destroyed', ending: 'closed', url: null });
+      expect(cloud.resources.size).toBe(0);
+      expect(cloud.comments.at(-1)).toMatch(/destroyed \(closed\)/);
+    });
+  });
+
+  it('a creation that fails half-way is cleaned up, reported, and retried by the next push', async () => {
+    await withPreview({ failCreate: true }, {}, async ({ cloud, handle, send, until }) => {
+      await send('opened', sha(1));
+      const failed = await until((s) => s.state === 'failed');
+      expect(failed.lastError).toMatch(/create of 11111111.* failed: service image failed to start/);
+      expect(cloud.destroys).toBe(1);
+      expect(cloud.resources.size).toBe(0); // the database made before the failure is gone
+      expect(cloud.comments.at(-1)).toMatch(/failed .*next push retries/);
+
+      cloud.failCreate = false;
+      await send('pushed', sha(2));
+      await env.sleep(31_000);
+      await until((s) => s.state === 'ready' && s.shaDeployed === sha(2));
+      expect(cloud.creates).toEqual([sha(1), sha(2)]);
+
+      await send('merged', sha(2));
+      expect(await handle.result()).toMatchObject({ state: 'destroyed', ending: 'merged' });
+      expect(cloud.resources.size).toBe(0);
+    });
+  });
+
+  it('an idle preview is destroyed after its TTL; activity resets the timer', async () => {
+    await withPreview({}, { ttlHours: 2 }, async ({ cloud, handle, send, until }) => {
+      await send('opened', sha(1));
+      await until((s) => s.state === 'ready');
+      await env.sleep(90 * 60_000);
+      await send('pushed', sha(2)); // activity at 1.5 h: the TTL counts from here
+      await env.sleep(60 * 60_000);
+      expect((await handle.query(previewStatusQuery)).state).toBe('ready');
+      const result = (await handle.result()) as PreviewStatus;
+      expect(result).toMatchObject({ state: 'destroyed', ending: 'idle', shaDeployed: sha(2) });
+      expect(cloud.resources.size).toBe(0);
+    });
+  });
+
+  it('cancelling the workflow during a creation still destroys what it made', async () => {
+    await withPreview({ hangCreate: true }, {}, async ({ cloud, handle, send, until }) => {
+      await send('opened', sha(1));
+      await until((s) => s.state === 'creating');
+      await new Promise((r) => setTimeout(r, 200)); // the activity has started and made its database
+      await handle.cancel();
+      await expect(handle.result()).rejects.toThrow();
+      expect(cloud.destroys).toBe(1);
+      expect(cloud.resources.size).toBe(0);
+    });
+  });
+
+  it('continues as new after its deploys per run, keeping the preview', async () => {
+    await withPreview({}, { deploysPerRun: 1 }, async ({ cloud, handle, send, until }) => {
+      await send('opened', sha(1));
+      await until((s) => s.state === 'ready');
+      const first = (await handle.describe()).runId;
+      await send('pushed', sha(2));
+      await env.sleep(31_000);
+      const after = await until((s) => s.shaDeployed === sha(2));
+      expect((await handle.describe()).runId).not.toBe(first);
+      expect(after).toMatchObject({ url: expect.stringContaining('pr-7'), deploys: 2 });
+      await send('closed', sha(2));
+      expect(await handle.result()).toMatchObject({ state: 'destroyed' });
+      expect(cloud.resources.size).toBe(0);
+      expect(cloud.creates).toHaveLength(1);
+    });
+  });
+});
