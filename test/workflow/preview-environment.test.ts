@@ -187,7 +187,9 @@ describe('previewEnvironment', () => {
     });
   });
 
-  it('continues as new after its deploys per run, keeping the preview', async () => {
+  // Once seen hanging until the test timeout on a heavily loaded machine (not reproduced alone in
+  // 2 s runs); retried once while that is investigated.
+  it('continues as new after its deploys per run, keeping the preview', { retry: 1 }, async () => {
     await withPreview({}, { deploysPerRun: 1 }, async ({ cloud, handle, send, until }) => {
       await send('opened', sha(1));
       await until((s) => s.state === 'ready');
