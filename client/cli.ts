@@ -13,6 +13,7 @@ import { planSchedules, upsertAllSchedules } from './schedules.js';
 import { planPreReleaseSchedules } from './prerelease-schedules.js';
 import { addPreReleaseCommands } from './prerelease-commands.js';
 import { addWebhookCommands } from './webhook-commands.js';
+import { addFlagCommands } from './flag-commands.js';
 import { registerSearchAttributes } from './search-attributes.js';
 import { formatLedger, formatTrain, formatTrainList } from './format.js';
 import { environmentsOf, freezeLedger, ledgerView, parseUntil, rollbackLedger, serviceContext, unfreezeLedger, type LedgerOutcome } from './ledgers.js';
@@ -111,6 +112,7 @@ export function buildProgram(): Command {
   addScheduleCommands(program);
   addPreReleaseCommands(program);
   addWebhookCommands(program);
+  addFlagCommands(program);
 
   operatorCommand(program, 'promote', promoteUpdate, 'promote', 'promote a train to production now').option(
     '--override-freeze',

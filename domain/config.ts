@@ -11,6 +11,7 @@ import { DEFAULT_TAG_FORMAT, tagFormatProblem } from './tags.js';
 import { preReleaseConfigSchema } from './prerelease.js';
 import { previewsConfigSchema, webhooksConfigSchema } from './preview.js';
 import { versionBumpSchema } from './version-bump-config.js';
+import { flagsConfigSchema } from './flag-config.js';
 
 const name = z
   .string()
@@ -262,6 +263,8 @@ export const configSchema = z.strictObject({
     })
     .default({ taskQueue: 'trainyard' }),
   services: z.record(name, service).refine((s) => Object.keys(s).length > 0, 'needs at least one service'),
+  /** Feature-flag rollouts (seed 001), by flag name: `flag/<name>` workflows. */
+  flags: flagsConfigSchema.default({}),
   /** Version-bump merge requests (seed 000): a component's latest green commit pinned in a consumer. */
   versionBumps: z.array(versionBumpSchema(forge)).default([]),
   /** Preview environments per pull request (seed 004), by service. */

@@ -9,6 +9,7 @@ import { createActivities } from '../activities/index.js';
 import { createPreReleaseActivities, preReleasePolicyOf } from '../activities/prerelease.js';
 import { createPreviewActivities, previewDrivers } from '../activities/preview.js';
 import { createVersionBumpActivities, type VersionBumpDeps } from '../activities/version-bump.js';
+import { createFlagActivities } from '../activities/flag-rollout.js';
 import { buildForge } from '../activities/registry.js';
 import { LogNotifier } from '../activities/notify/log.js';
 import type { ForgeConfig } from '../domain/config.js';
@@ -127,6 +128,15 @@ export async function createTrainyardWorker(options: WorkerOptions): Promise<Wor
       activities: {
         ...createActivities({ config: options.config, drivers, client, ...(callbacks ? { callbacks: { baseUrl: callbacks.baseUrl, waits: callbacks.waits } } : {}) }),
         ...createVersionBumpActivities(versionBumpDeps(options)),
+        ...createFlagActivities({
+          flags: options.config.flags,
+          forge: (service) => drivers.forge(service),
+          notifiers: (flag) => {
+            const service = options.config.flags[flag]?.cleanup.forge;
+            return service && options.config.services[service] ? drivers.notifiers(service) : [new LogNotifier(options.log)];
+          },
+          baseDir: options.baseDir,
+        }),
         ...createPreviewActivities({ driverFor: previewDrivers(options.config.previews ?? {}, options.baseDir), forgeFor: (service) => drivers.forge(service) }),
         ...createPreReleaseActivities({ forge: (service) => drivers.forge(service), policy: (service) => preReleasePolicyOf(options.config, service) }),
       },

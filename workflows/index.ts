@@ -5,4 +5,5 @@ export { environmentLedger } from './environmentLedger.js';
 export { rollbackEnvironment } from './rollbackEnvironment.js';
 export { previewEnvironment } from './previewEnvironment.js';
 export { preRelease, cutPreRelease } from './preRelease.js';
+export { flagRollout } from './flagRollout.js';
 export { versionBump } from './versionBump.js';
