@@ -7,7 +7,7 @@
  * Waits are durable timers and messages, never polling loops: long waits on external systems happen
  * inside heartbeating activities.
  */
-import { ActivityFailure, allHandlersFinished, CancellationScope, condition, isCancellation, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, allHandlersFinished, CancellationScope, condition, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
 import { describeTime, nextLocalTime } from '../domain/calendar.js';
 import type { DeploymentOutcome, DeploymentRecord } from '../domain/ledger.js';
 import { gateDecision, initialStatus, type EnvironmentName, type TrainInput, type TrainStatus } from '../domain/train.js';
@@ -260,6 +260,19 @@ class Train {
       ]);
       this.status.versions.production = previous.tag;
       await this.report.annotate('production', previous.tag);
+      // Added after trains were already running: a rollback was recorded as verified without a
+      // smoke test. Trains that rolled back before this change replay without it.
+      if (patched('smoke-after-rollback') && this.input.policy.smoke.production) {
+        const smoke = await longRunning.runCheck.executeWithOptions({ summary: `Smoke test ${previous.tag} in production after the rollback` }, [
+          { service, check: 'smoke', environment: 'production', tag: previous.tag, commit: previous.commit, trainId: this.status.trainId },
+        ]);
+        if (!smoke.passed) {
+          this.report.markFailed(`rolled back to ${previous.tag}, but its smoke test fails too: ${smoke.summary}`);
+          await this.ledgers.freezeForIncident('production', `rolled back to ${previous.tag} after ${tag} failed, and ${previous.tag} fails its smoke test too; check production, then unfreeze`);
+          await this.report.tell('rollback-failed', `ROLLBACK DID NOT HELP: production runs ${previous.tag} again, and it fails its smoke test too: ${smoke.summary}. Production is frozen until someone unfreezes it.`);
+          return [this.record(previous.tag, previous.commit, 'failed')];
+        }
+      }
       this.report.enter('rolled-back', `production smoke check of ${tag} failed; back on ${previous.tag}`);
       await this.report.tell('rolled-back', `Production smoke test of ${tag} failed; rolled back to ${previous.tag}.`);
       return [this.record(previous.tag, previous.commit, 'verified')];

@@ -126,6 +126,25 @@ describe('releaseTrain', () => {
     );
   });
 
+  it('smoke-tests the version it rolled back to (a change made with patched(): older trains replay without it)', async () => {
+    await withTrain(
+      (w) => (w.onCheck = (req) => ({ passed: !(req.check === 'smoke' && req.environment === 'production'), summary: '/health answered 500' })),
+      policy(),
+      async ({ world, handle, tag }) => {
+        const result: TrainStatus = await handle.result();
+        // Both versions fail production's smoke test: the rollback did not help, and says so.
+        expect(result.stage).toBe('failed');
+        expect(world.checks.filter((c) => c.environment === 'production').map((c) => c.tag)).toEqual([tag, 'api/v2024.09.30.1']);
+        expect(world.notifications.at(-1)).toMatchObject({ event: 'rollback-failed' });
+        expect(world.notifications.at(-1)?.text).toContain('fails its smoke test too');
+        // The new path is marked in history, which is how replay tells old trains from new.
+        const history = await handle.fetchHistory();
+        const markers = (history.events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch');
+        expect(markers).toHaveLength(1);
+      },
+    );
+  });
+
   it('a failed rollback ends the train as failed and says so loudly', async () => {
     await withTrain(
       (w) => {
