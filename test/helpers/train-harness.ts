@@ -35,7 +35,19 @@ const started: WorkflowHandle[] = [];
  */
 export async function cleanUp(env: TestWorkflowEnvironment, service: string): Promise<void> {
   const handles = [...started.splice(0), ...ENVIRONMENTS.map((e) => env.client.workflow.getHandle(ledgerId(service, e)))];
+  // The Java test server's clock can stop for good when a workflow is terminated while one of its
+  // activities runs (e.g. the ledger's schedule lookup right after a freeze): let those finish.
+  await Promise.all(handles.map((h) => activitiesSettled(h)));
   await Promise.all(handles.map((h) => h.terminate('test finished').catch(() => undefined)));
+}
+
+async function activitiesSettled(handle: WorkflowHandle, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const pending = await handle.describe().then((d) => (d.status.name === 'RUNNING' ? (d.raw.pendingActivities?.length ?? 0) : 0), () => 0);
+    if (pending === 0) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /** Polls the status query (real time; nothing is skipped while we poll) until `done` holds. */
