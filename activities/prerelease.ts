@@ -5,7 +5,8 @@
  */
 import type { TrainyardConfig } from '../domain/config.js';
 import { TrainyardError } from '../domain/errors.js';
-import { parsePreReleaseTag, preReleaseConfigSchema, preReleaseTagPrefix, type PreReleaseConfig, type PreReleasePolicy, type PullRequestLabels, type PullRequestView } from '../domain/prerelease.js';
+import { parsePreReleaseTag, preReleaseTagPrefix, type PreReleasePolicy, type PullRequestLabels, type PullRequestView } from '../domain/prerelease.js';
+import { preReleaseConfigSchema, type PreReleaseConfig } from '../domain/prerelease-config.js';
 import type { Forge } from './forge/forge.js';
 import { translated } from './index.js';
 

@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { TrainyardError } from '../domain/errors.js';
-import type { PreviewDriverConfig } from '../domain/preview.js';
+import type { PreviewDriverConfig } from '../domain/preview-config.js';
 import type { Forge } from './forge/forge.js';
 import { translated } from './index.js';
 import { describeExit, runCommand } from './process.js';

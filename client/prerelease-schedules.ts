@@ -9,7 +9,8 @@ import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type DayOfWe
 import { parseClock } from '../domain/calendar.js';
 import type { TrainyardConfig } from '../domain/config.js';
 import { SCHEDULE } from '../domain/ids.js';
-import { preReleaseConfigSchema, preReleaseCutId, type PreReleaseConfig } from '../domain/prerelease.js';
+import { preReleaseCutId } from '../domain/prerelease.js';
+import { preReleaseConfigSchema, type PreReleaseConfig } from '../domain/prerelease-config.js';
 import type { PreReleaseCutRequest } from '../workflows/preRelease.js';
 
 export const PRERELEASE_SCHEDULE_PREFIX = 'trainyard-prerelease-';

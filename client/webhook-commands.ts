@@ -5,7 +5,8 @@
  */
 import type { Command } from 'commander';
 import { TrainyardError } from '../domain/errors.js';
-import { previewsConfigSchema, previewWorkflowId, webhooksConfigSchema, type WebhooksConfig } from '../domain/preview.js';
+import { previewWorkflowId } from '../domain/preview.js';
+import { previewsConfigSchema, webhooksConfigSchema, type WebhooksConfig } from '../domain/preview-config.js';
 import type { TrainyardConfig } from '../domain/config.js';
 import { previewStatusQuery } from '../workflows/preview-messages.js';
 import { withClient } from './cli-context.js';

@@ -8,8 +8,8 @@
 import { z } from 'zod';
 import { WEEKDAYS, parseClock, timeZoneProblem } from './calendar.js';
 import { DEFAULT_TAG_FORMAT, tagFormatProblem } from './tags.js';
-import { preReleaseConfigSchema } from './prerelease.js';
-import { previewsConfigSchema, webhooksConfigSchema } from './preview.js';
+import { preReleaseConfigSchema } from './prerelease-config.js';
+import { previewsConfigSchema, webhooksConfigSchema } from './preview-config.js';
 import { versionBumpSchema } from './version-bump-config.js';
 import { flagsConfigSchema } from './flag-config.js';
 

@@ -1,23 +1,7 @@
 /** The pre-release's pure rules: tag naming, notes, the QA gate and its operator checks. */
 import { describe, expect, it } from 'vitest';
-import {
-  acknowledgeEnvProblem,
-  applyPullRequests,
-  deployProblem,
-  gateOpen,
-  gatePr,
-  gateWaitingFor,
-  newestPreReleaseTag,
-  parsePreReleaseTag,
-  preReleaseConfigSchema,
-  preReleaseTag,
-  preReleaseTagFormatProblem,
-  recheckProblem,
-  renderPreReleaseNotes,
-  waiveProblem,
-  type PreReleasePolicy,
-  type PreReleaseStatus,
-} from '../../domain/prerelease.js';
+import { acknowledgeEnvProblem, applyPullRequests, deployProblem, gateOpen, gatePr, gateWaitingFor, newestPreReleaseTag, parsePreReleaseTag, preReleaseTag, preReleaseTagFormatProblem, recheckProblem, renderPreReleaseNotes, waiveProblem, type PreReleasePolicy, type PreReleaseStatus } from '../../domain/prerelease.js';
+import { preReleaseConfigSchema } from '../../domain/prerelease-config.js';
 
 const policy: PreReleasePolicy = {
   service: 'monitor',

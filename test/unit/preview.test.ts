@@ -1,6 +1,7 @@
 /** The preview's pure decisions: names, event folding, coalescing of pushes, idle TTL, config. */
 import { describe, expect, it } from 'vitest';
-import { applyPreviewEvent, decidePreview, initialPreviewState, previewName, previewsConfigSchema, previewWorkflowId, webhooksConfigSchema, type PreviewState } from '../../domain/preview.js';
+import { applyPreviewEvent, decidePreview, initialPreviewState, previewName, previewWorkflowId, type PreviewState } from '../../domain/preview.js';
+import { previewsConfigSchema, webhooksConfigSchema } from '../../domain/preview-config.js';
 
 const timing = { quietMs: 30_000, ttlMs: 3_600_000 };
 const ev = (kind: 'opened' | 'pushed' | 'closed' | 'merged', sha: string) => ({ service: 'web', pr: 5, kind, sha });

@@ -99,13 +99,18 @@ async function withPreview(setup: Partial<Cloud>, start: Partial<PreviewStart>, 
     await env.client.workflow.signalWithStart(PREVIEW_WORKFLOW, { workflowId, taskQueue, args: [input], signal: previewEventSignal, signalArgs: [{ service, pr: 7, kind, sha: head }] });
   };
   const handle = env.client.workflow.getHandle(workflowId);
+  // The Java test server never answers a query that lands while a run continues as new: give each
+  // query 2 s and ask again.
+  const status = () =>
+    Promise.race([handle.query(previewStatusQuery), new Promise<undefined>((r) => setTimeout(() => r(undefined), 2_000))]);
   const until = async (pred: (s: PreviewStatus) => boolean) => {
+    let last: PreviewStatus | undefined;
     for (let i = 0; i < 200; i++) {
-      const s = await handle.query(previewStatusQuery);
-      if (pred(s)) return s;
+      last = (await status()) ?? last;
+      if (last && pred(last)) return last;
       await new Promise((r) => setTimeout(r, 50));
     }
-    throw new Error(`status never matched: ${JSON.stringify(await handle.query(previewStatusQuery))}`);
+    throw new Error(`status never matched: ${JSON.stringify(last)}`);
   };
   await worker.runUntil(async () => {
     await body({ cloud, handle, service, send, until });
