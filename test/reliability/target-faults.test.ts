@@ -114,7 +114,8 @@ describe.concurrent('faults of deploy targets, checks and notifications', () => 
     // Tallied now: the next train changes what staging runs.
     const firstTally = await tallyTrain(world, first);
     commit(world.repo('broken'), 'A change that breaks production');
-    world.fault('broken', 'smoke-production', 'fail');
+    // Only the new version is broken: the rollback's own smoke test of the old one passes.
+    world.fault('broken', 'smoke-production', `fail-except ${first.tag}`);
     const second = await world.result(await ride('broken'));
     expect(second.stage).toBe('rolled-back');
     const tallies = [firstTally, await tallyTrain(world, second, { stage: 'rolled-back', rolledBackTo: first.tag })];
