@@ -12,8 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../client/config-file.js';
 import { freePort, startDevServer, type DevServer } from '../../client/dev-server.js';
 import { connectClient, connectWorker, localTarget } from '../../client/temporal.js';
-import type { TrainStatus } from '../../domain/train.js';
-import { promoteUpdate, statusQuery } from '../../workflows/messages.js';
+import type { Stage } from '../../domain/train.js';
+import { reach } from '../helpers/train-harness.js';
+import { promoteUpdate } from '../../workflows/messages.js';
 import { createTrainyardWorker, installQuietRuntime } from '../../workers/worker.js';
 import { startFakeGitHub, type FakeGitHub } from '../fakes/github.js';
 
@@ -79,15 +80,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function waitForStage(trainId: string, stage: string): Promise<TrainStatus> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const status = await client.workflow.getHandle(trainId).query(statusQuery);
-    if (status.stage === stage) return status;
-    if (Date.now() > deadline) throw new Error(`${trainId} stayed in ${status.stage}: ${JSON.stringify(status.stages.at(-1))}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+/** The train's stage as its status query reports it (the harness's poll, with an end-to-end deadline). */
+const waitForStage = (trainId: string, stage: Stage) => reach(client.workflow.getHandle(trainId), stage, 60_000);
 
 describe('a train on GitHub', () => {
   it('tags, publishes a pre-release, dispatches staging, E2E and production runs with the train inputs', { timeout: 120_000 }, async () => {
