@@ -64,7 +64,13 @@ export function translated<T extends object>(activities: T): T {
 function activityContext() {
   const ctx = Context.current();
   const resumeFrom: unknown = ctx.info.heartbeatDetails;
-  return { signal: ctx.cancellationSignal, heartbeat: (details?: unknown) => ctx.heartbeat(details), ...(resumeFrom === undefined ? {} : { resumeFrom }) };
+  return {
+    signal: ctx.cancellationSignal,
+    heartbeat: (details?: unknown) => ctx.heartbeat(details),
+    attempt: ctx.info.attempt,
+    firstScheduledAt: ctx.info.scheduledTimestampMs,
+    ...(resumeFrom === undefined ? {} : { resumeFrom }),
+  };
 }
 
 export function trainPolicyOf(config: TrainyardConfig, service: string): TrainPolicy {

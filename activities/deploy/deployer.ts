@@ -10,6 +10,10 @@ export interface DeployContext {
   heartbeat: (details?: unknown) => void;
   /** Details of the previous attempt's last heartbeat; undefined on a first attempt. */
   resumeFrom?: unknown;
+  /** Which attempt this is (1 = first). */
+  attempt?: number;
+  /** When the step's first attempt was scheduled (ms since the epoch): what it did started after this. */
+  firstScheduledAt?: number;
 }
 
 /** Puts a tag into an environment; resolves when the deploy finished, throws TrainyardError otherwise. */

@@ -27,6 +27,13 @@ function expandAll(templates: Record<string, string>, values: TrainValues): Reco
   return Object.fromEntries(Object.entries(templates).map(([k, v]) => [k, expandTemplate(v, values)]));
 }
 
+/**
+ * How far before the step's first schedule time a run still counts as the step's own: the worker's,
+ * Temporal's and the forge's clocks differ by this much at most (NTP keeps them within a second).
+ * Kept small because GitHub cannot tell two dispatches of one workflow and ref apart otherwise.
+ */
+export const TRIGGER_CLOCK_SKEW_MS = 3_000;
+
 /** What a heartbeat records, so a resumed attempt watches the same run. */
 interface Progress {
   runId: string;
@@ -66,7 +73,7 @@ export class PipelineRunner {
     private readonly options: WatchOptions,
   ) {}
 
-  private async start(values: TrainValues): Promise<PipelineRun> {
+  private async start(values: TrainValues, ctx: DeployContext): Promise<PipelineRun> {
     const ref = this.config.ref ? expandTemplate(this.config.ref, values) : values.tag;
     if (this.config.kind === 'gitlab-pipeline' && this.config.job) {
       const pipeline = await this.forge.latestPipeline(ref);
@@ -76,7 +83,15 @@ export class PipelineRunner {
       return this.forge.playJob(pipeline.id, this.config.job);
     }
     const variables = expandAll(this.config.kind === 'github-actions' ? this.config.inputs : this.config.variables, values);
-    return this.forge.triggerPipeline({ ref, variables, ...(this.config.kind === 'github-actions' ? { workflow: this.config.workflow } : {}) });
+    const trigger = { ref, variables, ...(this.config.kind === 'github-actions' ? { workflow: this.config.workflow } : {}) };
+    // A later attempt first looks for the run an earlier one started but never heard back about (its
+    // answer lost to a timeout or a reset, or its worker killed before the first heartbeat). A run
+    // that is still going or succeeded is this step's; one that failed is why this attempt exists.
+    if ((ctx.attempt ?? 1) > 1 && ctx.firstScheduledAt !== undefined) {
+      const earlier = await this.forge.findTriggeredPipeline(trigger, ctx.firstScheduledAt - TRIGGER_CLOCK_SKEW_MS);
+      if (earlier && earlier.status !== 'failed' && earlier.status !== 'canceled') return earlier;
+    }
+    return this.forge.triggerPipeline(trigger);
   }
 
   /** Runs to completion; returns the finished run (success, failed or canceled). */
@@ -84,7 +99,7 @@ export class PipelineRunner {
     const now = this.options.now ?? Date.now;
     const sleep = this.options.sleep ?? abortableSleep;
     const resumed = progressOf(ctx.resumeFrom);
-    let run = resumed ? await this.forge.getPipeline(resumed.runId) : await this.start(values);
+    let run = resumed ? await this.forge.getPipeline(resumed.runId) : await this.start(values, ctx);
     ctx.heartbeat({ runId: run.id } satisfies Progress);
     const deadline = now() + this.options.timeoutMs;
     while (!PIPELINE_DONE.includes(run.status)) {

@@ -88,6 +88,15 @@ export interface PipelineTrigger {
 
 export const PIPELINE_DONE: readonly PipelineStatus[] = ['success', 'failed', 'canceled'];
 
+/** A predicate: the same variable names with the same values (order does not matter). */
+export function sameVariables(wanted: Record<string, string>): (actual: Record<string, string>) => boolean {
+  const keys = Object.keys(wanted).sort();
+  return (actual) => {
+    const have = Object.keys(actual).sort();
+    return have.length === keys.length && keys.every((k, i) => have[i] === k && actual[k] === wanted[k]);
+  };
+}
+
 /**
  * The one interface every forge implements: local git (the embedded default), GitHub and GitLab.
  * Drivers translate their library's errors into `TrainyardError` codes (FORGE_AUTH, REF_NOT_FOUND,
@@ -187,6 +196,15 @@ export interface Forge {
    * and returns the run it started (GitHub: found by ref, workflow and creation time).
    */
   triggerPipeline(trigger: PipelineTrigger): Promise<PipelineRun>;
+  /**
+   * The run an earlier, unanswered trigger may have started: the newest run created at or after
+   * `since` (ms since the epoch) that matches the trigger. GitLab and local: pipelines started by a
+   * trigger (not pushes) on `ref` with exactly these variables. GitHub: `workflow_dispatch` runs of
+   * `workflow` on `ref` (GitHub does not show a run's inputs, so the time window is what tells two
+   * dispatches of one workflow and ref apart). Undefined when there is none. A driver asks this
+   * before triggering again, so an answer lost to a timeout or a dead worker starts no second run.
+   */
+  findTriggeredPipeline(trigger: PipelineTrigger, since: number): Promise<PipelineRun | undefined>;
   /**
    * The newest run for a ref (GitLab: the ref's latest pipeline, e.g. a tag's pipeline with its
    * manual `promote-production` job; GitHub: the newest workflow run on that branch or tag;

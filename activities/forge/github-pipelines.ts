@@ -62,8 +62,10 @@ export class GitHubPipelines {
     }
     this.gh.checkRef(ref);
     const since = Date.now() - this.lookup.clockSkewMs;
+    // Never repeated here: a dispatch whose answer was lost may have started its run. The driver's
+    // next attempt looks for that run (findTriggered) before dispatching again.
     const dispatched = await this.gh.call(`starting workflow ${workflow} on ${ref}`, (api) =>
-      api.rest.actions.createWorkflowDispatch({ ...this.gh.params, workflow_id: workflow, ref, inputs: variables ?? {}, return_run_details: true }),
+      api.rest.actions.createWorkflowDispatch({ ...this.gh.params, workflow_id: workflow, ref, inputs: variables ?? {}, return_run_details: true, request: { retries: 0 } }),
     );
     // github.com says which run it started; GitHub Enterprise Server versions without that answer 204.
     const answer = dispatched as { status: number; data: unknown };
@@ -79,6 +81,19 @@ export class GitHubPipelines {
       `workflow ${workflow} was started on ${ref}, but its run did not show up within ${Math.round((this.lookup.attempts * this.lookup.intervalMs) / 1000)} s`,
       'Look at the workflow\'s runs on GitHub; GitHub Actions may be delayed (githubstatus.com).',
     );
+  }
+
+  /** The newest `workflow_dispatch` run of the workflow on `ref` created at or after `since`. */
+  async findTriggered({ ref, workflow }: PipelineTrigger, since: number): Promise<PipelineRun | undefined> {
+    if (!workflow || !WORKFLOW.test(workflow)) return undefined;
+    this.gh.checkRef(ref);
+    const created = `>=${new Date(since).toISOString().replace(/\.\d{3}Z$/, 'Z')}`;
+    const { data } = await this.gh.call(`listing runs of ${workflow}`, (api) =>
+      api.rest.actions.listWorkflowRuns({ ...this.gh.params, workflow_id: workflow, event: 'workflow_dispatch', branch: ref, created, per_page: 20 }),
+    );
+    // Newest first; GitHub's `created` filter has whole seconds.
+    const run = data.workflow_runs.find((r) => Date.parse(r.created_at) >= Math.floor(since / 1000) * 1000);
+    return run ? this.get(String(run.id)) : undefined;
   }
 
   /**

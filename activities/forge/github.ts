@@ -265,6 +265,7 @@ export class GitHubForge implements Forge {
 
   // ── workflow runs (github-pipelines.ts) ─────────────────────────────────────────────────────
   triggerPipeline = (trigger: PipelineTrigger): Promise<PipelineRun> => this.pipelines.trigger(trigger);
+  findTriggeredPipeline = (trigger: PipelineTrigger, since: number): Promise<PipelineRun | undefined> => this.pipelines.findTriggered(trigger, since);
   latestPipeline = (ref: string): Promise<PipelineRun | undefined> => this.pipelines.latest(ref);
   getPipeline = (id: string): Promise<PipelineRun> => this.pipelines.get(id);
   retryPipeline = (id: string): Promise<PipelineRun> => this.pipelines.retry(id);

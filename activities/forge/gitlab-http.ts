@@ -95,9 +95,14 @@ async function parseAnswer(response: Response, asStream: boolean | undefined) {
   return answer(await response.blob());
 }
 
-/** 502/503/504 usually mean GitLab never ran the request; a 500 may have half-done a POST. */
+/**
+ * GET/PUT/DELETE are repeated after a 5xx. A POST only after 503 (GitLab refused it: maintenance,
+ * overload): after a 500, a 502 or a gateway timeout GitLab may have done it, and a second pipeline
+ * or note is a duplicate. The caller's next activity attempt checks before posting again.
+ */
 function retriesStatus(status: number, method: string): boolean {
-  return [502, 503, 504].includes(status) || (status === 500 && method !== 'POST');
+  if (method === 'POST') return status === 503;
+  return [500, 502, 503, 504].includes(status);
 }
 
 /** A dropped connection: retried when nothing can have been written (GET/PUT/DELETE, or never connected). */

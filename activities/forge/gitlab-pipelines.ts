@@ -6,7 +6,7 @@
 import { TrainyardError } from '../../domain/errors.js';
 import type { GitLabClient } from './gitlab-client.js';
 import { toPipelineRun } from './gitlab-map.js';
-import { PIPELINE_DONE, type PipelineRun, type PipelineTrigger } from './forge.js';
+import { PIPELINE_DONE, sameVariables, type PipelineRun, type PipelineTrigger } from './forge.js';
 
 function pipelineNumber(id: string): number {
   if (!/^\d{1,15}$/.test(id)) throw new TrainyardError('FORGE_NOT_FOUND', `"${id.slice(0, 40)}" is not a GitLab pipeline id`, 'Pipeline ids are numbers, as in .../-/pipelines/123.');
@@ -27,6 +27,27 @@ export class GitLabPipelines {
       throw new TrainyardError('REF_NOT_FOUND', `cannot start a pipeline: ${trigger.ref} was not found in ${this.gl.where}`, 'Check the branch or tag.');
     }
     throw this.gl.fail(made.failure, `starting a pipeline on ${trigger.ref}`);
+  }
+
+  /**
+   * The newest pipeline on `ref` started through the API since `since` whose variables are exactly
+   * the trigger's (GitLab shows them: no guessing by time alone). One request for the list and one
+   * per candidate's variables; candidates are the few API pipelines of that ref since `since`.
+   */
+  async findTriggered(trigger: PipelineTrigger, since: number): Promise<PipelineRun | undefined> {
+    this.gl.checkRef(trigger.ref);
+    const { api, project } = this.gl;
+    const updatedAfter = new Date(since).toISOString();
+    const recent = await this.gl.call(`listing the pipelines of ${trigger.ref}`, () =>
+      api.pipelines.all(project, { ref: trigger.ref, source: 'api', updatedAfter, orderBy: 'id', sort: 'desc', perPage: 20, maxPages: 1 }),
+    );
+    const wanted = sameVariables(trigger.variables ?? {});
+    for (const pipeline of recent) {
+      if (Date.parse(pipeline.created_at) < since) continue;
+      const variables = await this.gl.call(`reading the variables of pipeline ${pipeline.id}`, () => api.pipelines.allVariables(project, pipeline.id));
+      if (wanted(Object.fromEntries(variables.map((v) => [v.key, v.value])))) return this.get(String(pipeline.id));
+    }
+    return undefined;
   }
 
   /** The ref's newest pipeline (by id), e.g. a tag's pipeline holding its manual promote job. */

@@ -289,6 +289,9 @@ export class GitLabForge implements Forge {
   triggerPipeline(trigger: PipelineTrigger): Promise<PipelineRun> {
     return this.pipelines.trigger(trigger);
   }
+  findTriggeredPipeline(trigger: PipelineTrigger, since: number): Promise<PipelineRun | undefined> {
+    return this.pipelines.findTriggered(trigger, since);
+  }
   latestPipeline(ref: string): Promise<PipelineRun | undefined> {
     return this.pipelines.latest(ref);
   }

@@ -14,7 +14,7 @@ import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { TrainyardError } from '../../domain/errors.js';
-import { PIPELINE_DONE, type PipelineRun, type PipelineStatus, type PipelineTrigger } from './forge.js';
+import { PIPELINE_DONE, sameVariables, type PipelineRun, type PipelineStatus, type PipelineTrigger } from './forge.js';
 import { checkVariables, isPipelineLinks, isPipelineRecord, type PipelineLinks, type PipelineRecord } from './local-ci-record.js';
 import type { GitRepo } from './local-git-repo.js';
 import { createExclusively, createNumbered, ensureDir, isCommitStateRecord, readJson, recordNumbers, withLock, writeJson } from './local-git-store.js';
@@ -121,6 +121,21 @@ export class LocalCi {
 
   async get(id: string): Promise<PipelineRun> {
     return this.toRun(await this.load(id));
+  }
+
+  /** The newest triggered pipeline on `ref` with exactly these variables, created at or after `since`. */
+  async findTriggered(trigger: PipelineTrigger, since: number): Promise<PipelineRun | undefined> {
+    this.repo.checkRef(trigger.ref);
+    const wanted = sameVariables(trigger.variables ?? {});
+    const dir = await this.dir();
+    for (const n of (await recordNumbers(dir)).reverse()) {
+      const record = await readJson(join(dir, `${n}.json`), isPipelineRecord, DAMAGED);
+      if (!record) continue;
+      // Numbered in creation order: everything older is older still.
+      if (Date.parse(record.createdAt) < since) return undefined;
+      if (record.kind === 'pipeline' && !record.retryOf && record.ref === trigger.ref && wanted(record.variables)) return this.toRun(record);
+    }
+    return undefined;
   }
 
   /** The newest pipeline (not a played job) triggered for exactly this ref. */

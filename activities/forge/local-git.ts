@@ -258,6 +258,10 @@ export class LocalGitForge implements Forge {
     return this.ci.trigger(trigger);
   }
 
+  findTriggeredPipeline(trigger: PipelineTrigger, since: number): Promise<PipelineRun | undefined> {
+    return this.ci.findTriggered(trigger, since);
+  }
+
   latestPipeline(ref: string): Promise<PipelineRun | undefined> {
     return this.ci.latest(ref);
   }

@@ -113,6 +113,35 @@ describe('gitlab-pipeline deployer', () => {
     await abandoned;
   });
 
+  it('an attempt after a lost trigger answer watches the pipeline GitLab did create, once; after a failed one it starts a new one', async () => {
+    const scheduledAt = Date.now();
+    // GitLab creates the pipeline, then the gateway answers 502: the POST is not repeated in the attempt.
+    gitlab.http.inject({ match: (r) => r.method === 'POST' && r.path.endsWith('/pipeline'), after: true, status: 502 });
+    const lost = await failure(new PipelineDeployer(forge, pipelineConfig(), fast).deploy(req, { ...context().ctx, attempt: 1, firstScheduledAt: scheduledAt }));
+    expect(lost.code).toBe('FORGE_UNAVAILABLE');
+    expect(gitlab.state.pipelines).toHaveLength(1);
+    const id = String(gitlab.state.pipelines[0]?.id);
+
+    // Production's trigger (other variables) is not mistaken for it.
+    const second = { ...context().ctx, attempt: 2, firstScheduledAt: scheduledAt };
+    const retried = new PipelineDeployer(forge, pipelineConfig(), fast).deploy(req, second);
+    await new Promise((r) => setTimeout(r, 200));
+    await gitlab.finishPipeline(id, 'failed');
+    expect((await failure(retried)).code).toBe('DEPLOY_FAILED');
+    expect(gitlab.state.pipelines).toHaveLength(1);
+
+    // The pipeline failed: the next attempt starts another one, as a retry should.
+    const third = new PipelineDeployer(forge, pipelineConfig(), fast).deploy(req, { ...context().ctx, attempt: 3, firstScheduledAt: scheduledAt });
+    const next = await newPipeline(1);
+    await gitlab.finishPipeline(next, 'success');
+    expect((await third).url).toContain(`/pipelines/${next}`);
+    const production = new PipelineDeployer(forge, pipelineConfig(), fast).deploy({ ...req, environment: 'production' }, { ...context().ctx, attempt: 2, firstScheduledAt: scheduledAt });
+    const own = await newPipeline(2);
+    expect(await gitlab.pipelineVariables(own)).toMatchObject({ ENV: 'production' });
+    await gitlab.finishPipeline(own, 'success');
+    expect((await production).url).toContain(`/pipelines/${own}`);
+  });
+
   it("plays the manual job of the tag's pipeline (the seed's promote-production)", async () => {
     const tagPipeline = await forge.triggerPipeline({ ref: TAG });
     const { ctx } = context();

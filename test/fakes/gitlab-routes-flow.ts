@@ -138,7 +138,15 @@ export const flowRoutes: Route[] = [
   })),
   route('GET', 'pipelines', (ctx) => {
     const { state, query } = ctx;
-    const matches = state.pipelines.filter((p) => (!query.get('sha') || p.sha === query.get('sha')) && (!query.get('ref') || p.ref === query.get('ref')) && (!query.get('status') || p.status === query.get('status')));
+    const after = query.get('updated_after');
+    const matches = state.pipelines.filter(
+      (p) =>
+        (!query.get('sha') || p.sha === query.get('sha')) &&
+        (!query.get('ref') || p.ref === query.get('ref')) &&
+        (!query.get('status') || p.status === query.get('status')) &&
+        (!query.get('source') || p.source === query.get('source')) &&
+        (!after || Date.parse(p.updatedAt) >= Date.parse(after)),
+    );
     return paginate(ctx, sortBy(matches, (p) => (query.get('order_by') === 'updated_at' ? p.updatedAt : p.id), query.get('sort')).map((p) => pipelineSchema(state.site, p)));
   }),
   route('POST', 'pipeline', triggerPipeline),

@@ -38,6 +38,12 @@ export interface Fault {
   reset?: boolean;
   /** How many requests it applies to (default 1). */
   times?: number;
+  /**
+   * The request is served first (its writes happen) and then its answer is lost: replaced by the
+   * fault (a gateway's 502/504, a reset, an answer too late, a mangled body). The case that makes a
+   * retried write a duplicate.
+   */
+  after?: boolean;
 }
 
 export interface LoggedRequest {
@@ -56,6 +62,8 @@ export interface HttpFake {
   inject(fault: Fault): void;
   /** Faults at a rate: each request fails with probability `rate`, drawing from `faults` (seeded). */
   chaos(rate: number, faults: Omit<Fault, 'times' | 'match'>[], seed?: number): void;
+  /** Faults served so far (injected or by chaos), and how many of them lost the answer of a served request. */
+  readonly faultCounts: { faults: number; lostAnswers: number };
   close(): Promise<void>;
 }
 
@@ -106,6 +114,15 @@ export async function startHttpFake(handler: Handler): Promise<HttpFake> {
     res.end(typeof r.body === 'string' && !headers['content-type'].includes('json') ? r.body : JSON.stringify(r.body));
   };
 
+  const counts = { faults: 0, lostAnswers: 0 };
+  const answer = async (request: FakeRequest): Promise<FakeResponse> => {
+    try {
+      return await handler(request);
+    } catch (err) {
+      return { status: 500, body: { message: `fake server bug: ${(err as Error).stack}` } };
+    }
+  };
+
   const server = createServer((req, res) => {
     void (async () => {
       const raw = await readBody(req);
@@ -124,6 +141,12 @@ export async function startHttpFake(handler: Handler): Promise<HttpFake> {
       } else if (chaos && chaos.faults.length > 0 && chaos.random() < chaos.rate) {
         fault = chaos.faults[Math.floor(chaos.random() * chaos.faults.length)];
       }
+      if (fault) counts.faults++;
+      let served: FakeResponse | undefined;
+      if (fault?.after) {
+        served = await answer(request);
+        counts.lostAnswers++;
+      }
       if (fault?.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
       if (fault?.reset) {
         entry.status = -1;
@@ -141,12 +164,7 @@ export async function startHttpFake(handler: Handler): Promise<HttpFake> {
         send(res, { status: fault.status, body: fault.body ?? { message: `injected ${fault.status}` }, ...(fault.headers ? { headers: fault.headers } : {}) });
         return;
       }
-      let response: FakeResponse;
-      try {
-        response = await handler(request);
-      } catch (err) {
-        response = { status: 500, body: { message: `fake server bug: ${(err as Error).stack}` } };
-      }
+      const response = served ?? (await answer(request));
       entry.status = response.status;
       if (!res.destroyed) send(res, response);
     })();
@@ -157,6 +175,7 @@ export async function startHttpFake(handler: Handler): Promise<HttpFake> {
     url: `http://127.0.0.1:${port}`,
     log,
     inject: (f) => faults.push({ ...f }),
+    faultCounts: counts,
     chaos(rate, list, seed = 1) {
       chaos = { rate, faults: list, random: prng(seed) };
     },

@@ -308,6 +308,25 @@ export function forgeContract(name: string, create: () => Promise<ForgeFixture>)
         await fx.finishPipeline(second.id, 'success');
       });
 
+      it('finds the run a trigger started when its answer was lost, and no other', async () => {
+        await fx.commit(forge.defaultBranch, 'feat: a');
+        await fx.commit('other', 'feat: elsewhere');
+        const since = Date.now() - 1_000;
+        const staging = { ref: forge.defaultBranch, variables: { ENV: 'staging', VERSION: 'v1' }, workflow: 'deploy.yml' };
+        expect(await forge.findTriggeredPipeline(staging, since)).toBeUndefined();
+        const run = await forge.triggerPipeline(staging);
+        expect((await forge.findTriggeredPipeline(staging, since))?.id).toBe(run.id);
+        // Another workflow with other variables, another ref, or a window that starts after the run: not it.
+        expect(await forge.findTriggeredPipeline({ ...staging, variables: { ENV: 'production', VERSION: 'v1' }, workflow: 'e2e.yml' }, since)).toBeUndefined();
+        expect(await forge.findTriggeredPipeline({ ...staging, ref: 'other' }, since)).toBeUndefined();
+        expect(await forge.findTriggeredPipeline(staging, Date.now() + 5_000)).toBeUndefined();
+        await fx.finishPipeline(run.id, 'success');
+        expect((await eventually(async () => {
+          const r = await forge.findTriggeredPipeline(staging, since);
+          return r?.status === 'success' ? r : undefined;
+        })).id).toBe(run.id);
+      });
+
       it('cancels a run; cancelling a finished run is success', async () => {
         await fx.commit(forge.defaultBranch, 'feat: a');
         const run = await forge.triggerPipeline({ ref: forge.defaultBranch, workflow: 'deploy.yml' });
