@@ -14,6 +14,7 @@
  * - data lost is a train that did not end as expected, or a deployment missing from an environment
  *   or from its ledger.
  */
+import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -61,8 +62,8 @@ export function tagWrites(world: World, service: string): Map<string, number> {
 }
 
 /** Activities scheduled in a workflow's history, by `name` or `name environment tag` for deploys and checks. */
-export async function scheduledSteps(world: World, workflowId: string): Promise<Map<string, number>> {
-  const history = await world.client.workflow.getHandle(workflowId).fetchHistory();
+export async function scheduledSteps(client: Client, workflowId: string): Promise<Map<string, number>> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
   const steps = new Map<string, number>();
   for (const event of history.events ?? []) {
     const attrs = event.activityTaskScheduledEventAttributes;
@@ -122,7 +123,7 @@ export async function tallyTrain(world: World, status: TrainStatus, expected: { 
   // A step is scheduled once (its retries are attempts of that one activity), unless an operator
   // asked for it again; ledger signals and notifications from message handlers may repeat.
   const asked = (kind: string) => status.actions.filter((a) => a.kind === kind).length;
-  for (const [step, n] of await scheduledSteps(world, status.trainId)) {
+  for (const [step, n] of await scheduledSteps(world.client, status.trainId)) {
     const allowed = 1 + (step.startsWith('deploy ') ? asked('retryDeploy') : step.startsWith('e2e ') ? asked('rerunE2E') : 0);
     if (n > allowed && step !== 'notify' && step !== 'signalLedger') duplicates.push(`${step} scheduled ${n} times`);
   }
