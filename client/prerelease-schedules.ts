@@ -5,13 +5,14 @@
  * makes the cluster match it, like client/schedules.ts does for cuts (whose prefix differs, so
  * neither deletes the other's schedules).
  */
-import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type DayOfWeek, type ScheduleOptions } from '@temporalio/client';
+import { ScheduleOverlapPolicy, type Client, type DayOfWeek, type ScheduleOptions } from '@temporalio/client';
 import { parseClock } from '../domain/calendar.js';
 import type { TrainyardConfig } from '../domain/config.js';
 import { SCHEDULE } from '../domain/ids.js';
 import { preReleaseCutId } from '../domain/prerelease.js';
 import { preReleaseConfigSchema, type PreReleaseConfig } from '../domain/prerelease-config.js';
 import type { PreReleaseCutRequest } from '../workflows/preRelease.js';
+import { syncSchedules, type UpsertResult } from './schedule-sync.js';
 
 export const PRERELEASE_SCHEDULE_PREFIX = 'trainyard-prerelease-';
 
@@ -53,33 +54,7 @@ export function planPreReleaseSchedules(config: TrainyardConfig): PlannedPreRele
   });
 }
 
-export interface PreReleaseUpsertResult {
-  created: string[];
-  updated: string[];
-  deleted: string[];
-}
-
 /** Creates, updates (keeping an operator's pause and note) and deletes the pre-release schedules. */
-export async function upsertPreReleaseSchedules(client: Client, config: TrainyardConfig): Promise<PreReleaseUpsertResult> {
-  const result: PreReleaseUpsertResult = { created: [], updated: [], deleted: [] };
-  const planned = planPreReleaseSchedules(config);
-  for (const { scheduleId, options } of planned) {
-    const handle = client.schedule.getHandle(scheduleId);
-    try {
-      await handle.update((previous) => ({ ...previous, spec: options.spec, action: options.action, policies: options.policies }));
-      result.updated.push(scheduleId);
-    } catch (err) {
-      if (!(err instanceof ScheduleNotFoundError)) throw err;
-      await client.schedule.create(options);
-      result.created.push(scheduleId);
-    }
-  }
-  const wanted = new Set(planned.map((p) => p.scheduleId));
-  for await (const s of client.schedule.list()) {
-    if (s.scheduleId.startsWith(PRERELEASE_SCHEDULE_PREFIX) && !wanted.has(s.scheduleId)) {
-      await client.schedule.getHandle(s.scheduleId).delete();
-      result.deleted.push(s.scheduleId);
-    }
-  }
-  return result;
+export function upsertPreReleaseSchedules(client: Client, config: TrainyardConfig): Promise<UpsertResult> {
+  return syncSchedules(client, planPreReleaseSchedules(config), PRERELEASE_SCHEDULE_PREFIX);
 }

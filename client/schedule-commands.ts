@@ -67,6 +67,14 @@ async function scheduleOf(client: Client, service: string) {
   }
 }
 
+/** Runs `act` on a service's cut schedule, for an operator who holds the service's rights. */
+function onCutSchedule(program: Command, service: string, act: (target: Awaited<ReturnType<typeof scheduleOf>> & { by: string }) => Promise<void>): Promise<void> {
+  const ctx = serviceContext(program.opts().config, service);
+  const by = operator(program.opts().as);
+  checkRight(ctx, by);
+  return withClient(async (client) => act({ ...(await scheduleOf(client, service)), by }));
+}
+
 export function addScheduleCommands(program: Command): void {
   const schedules = program.command('schedules').description("the services' cut schedules (Temporal Schedules)");
   schedules
@@ -83,35 +91,27 @@ export function addScheduleCommands(program: Command): void {
     .command('pause <service>')
     .description("skip a service's scheduled cuts until unpaused")
     .requiredOption('--reason <text>', 'why (the schedule note)')
-    .action(async (service: string, opts: { reason: string }) => {
-      const ctx = serviceContext(program.opts().config, service);
-      const by = operator(program.opts().as);
-      checkRight(ctx, by);
-      await withClient(async (client) => {
-        const { handle, state } = await scheduleOf(client, service);
+    .action((service: string, opts: { reason: string }) =>
+      onCutSchedule(program, service, async ({ handle, state, by }) => {
         if (state.paused) throw new Rejected(`${cutScheduleId(service)} is already paused: ${state.note ?? ''}`);
         await handle.pause(`Paused by ${by}: ${opts.reason}`.slice(0, 500));
         console.log(`paused ${cutScheduleId(service)} (by ${by}: ${opts.reason})`);
-      });
-    });
+      }),
+    );
   schedules
     .command('unpause <service>')
     .description("resume a service's scheduled cuts")
     .requiredOption('--reason <text>', 'why (the schedule note)')
-    .action(async (service: string, opts: { reason: string }) => {
-      const ctx = serviceContext(program.opts().config, service);
-      const by = operator(program.opts().as);
-      checkRight(ctx, by);
-      await withClient(async (client) => {
-        const { handle, state } = await scheduleOf(client, service);
+    .action((service: string, opts: { reason: string }) =>
+      onCutSchedule(program, service, async ({ handle, state, by }) => {
         if (!state.paused) throw new Rejected(`${cutScheduleId(service)} is not paused`);
         if (state.note?.startsWith(FREEZE_NOTE_PREFIX)) {
           throw new Rejected(`${cutScheduleId(service)} is paused by a production freeze (${state.note}); unfreeze instead: trainyard unfreeze ${service} --reason …`);
         }
         await handle.unpause(`Unpaused by ${by}: ${opts.reason}`.slice(0, 500));
         console.log(`unpaused ${cutScheduleId(service)} (by ${by}: ${opts.reason})`);
-      });
-    });
+      }),
+    );
   schedules
     .command('trigger <service>')
     .description('run the scheduled cut now (as the schedule would; skipped if a cut is running)')

@@ -3,13 +3,16 @@
  * (`planSchedules`); `upsertSchedules` makes the cluster match it: creates, updates, and deletes the
  * Trainyard schedules no longer in the config. Idempotent; run when a worker starts.
  */
-import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type DayOfWeek, type ScheduleOptions } from '@temporalio/client';
+import { ScheduleOverlapPolicy, type Client, type DayOfWeek, type ScheduleOptions } from '@temporalio/client';
 import { daysBefore, parseClock } from '../domain/calendar.js';
 import type { TrainyardConfig } from '../domain/config.js';
 import { cutId, cutScheduleId, SCHEDULE, SCHEDULE_PREFIX } from '../domain/ids.js';
 import type { CutRequest } from '../workflows/cutRelease.js';
 import { upsertPreReleaseSchedules } from './prerelease-schedules.js';
+import { syncSchedules, type UpsertResult } from './schedule-sync.js';
 import { upsertVersionBumpSchedules } from './version-bump-schedules.js';
+
+export type { UpsertResult } from './schedule-sync.js';
 
 const DAY_NAMES: Record<string, DayOfWeek> = {
   mon: 'MONDAY',
@@ -47,74 +50,17 @@ export function planSchedules(config: TrainyardConfig): PlannedSchedule[] {
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
       state: { note: 'Managed by Trainyard from its config; pause here to skip cuts, edit the config to change them.' },
     };
-    return [{ scheduleId, service, describe: `${days.join(',')} at ${s.cut.at} ${s.release.timeZone}`, options: fingerprinted(options) }];
+    return [{ scheduleId, service, describe: `${days.join(',')} at ${s.cut.at} ${s.release.timeZone}`, options }];
   });
 }
 
 /**
- * The plan's fingerprint travels in the action's memo: a schedule whose fingerprint matches is left
- * untouched. (An update must resend the schedule's pause state, so writing an unchanged schedule
- * could race an operator's pause or unpause.)
+ * The day-before cut schedules. The plan's fingerprint travels in the action's memo: a schedule
+ * whose fingerprint matches is left untouched. (An update must resend the schedule's pause state, so
+ * writing an unchanged schedule could race an operator's pause or unpause.)
  */
-const PLAN_MEMO = 'trainyardPlan';
-
-function fingerprint(text: string): string {
-  let hash = 0x811c9dc5; // FNV-1a, 32 bits: enough to tell two plans apart
-  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193) >>> 0;
-  return hash.toString(16);
-}
-
-function fingerprinted(options: ScheduleOptions): ScheduleOptions {
-  const plan = fingerprint(JSON.stringify([options.spec, options.action, options.policies]));
-  return { ...options, action: { ...options.action, memo: { [PLAN_MEMO]: plan } } };
-}
-
-function planOf(options: ScheduleOptions): unknown {
-  return (options.action.memo as Record<string, unknown> | undefined)?.[PLAN_MEMO];
-}
-
-export interface UpsertResult {
-  created: string[];
-  updated: string[];
-  unchanged: string[];
-  deleted: string[];
-}
-
-/** The fingerprint a schedule was written with; null when there is no such schedule. */
-async function currentPlan(client: Client, scheduleId: string): Promise<unknown> {
-  try {
-    const described = await client.schedule.getHandle(scheduleId).describe();
-    return (described.action as { memo?: Record<string, unknown> }).memo?.[PLAN_MEMO] ?? 'unknown';
-  } catch (err) {
-    if (err instanceof ScheduleNotFoundError) return null;
-    throw err;
-  }
-}
-
-export async function upsertSchedules(client: Client, config: TrainyardConfig): Promise<UpsertResult> {
-  const result: UpsertResult = { created: [], updated: [], unchanged: [], deleted: [] };
-  const planned = planSchedules(config);
-  for (const { scheduleId, options } of planned) {
-    const current = await currentPlan(client, scheduleId);
-    if (current === null) {
-      await client.schedule.create(options);
-      result.created.push(scheduleId);
-    } else if (current === planOf(options)) {
-      result.unchanged.push(scheduleId);
-    } else {
-      // Keep the paused state and its note: an operator's pause survives a config change.
-      await client.schedule.getHandle(scheduleId).update((previous) => ({ ...previous, spec: options.spec, action: options.action, policies: options.policies }));
-      result.updated.push(scheduleId);
-    }
-  }
-  const wanted = new Set(planned.map((p) => p.scheduleId));
-  for await (const s of client.schedule.list()) {
-    if (s.scheduleId.startsWith(SCHEDULE_PREFIX) && !wanted.has(s.scheduleId)) {
-      await client.schedule.getHandle(s.scheduleId).delete();
-      result.deleted.push(s.scheduleId);
-    }
-  }
-  return result;
+export function upsertSchedules(client: Client, config: TrainyardConfig): Promise<UpsertResult> {
+  return syncSchedules(client, planSchedules(config), SCHEDULE_PREFIX);
 }
 
 /**
@@ -128,7 +74,7 @@ export async function upsertAllSchedules(client: Client, config: TrainyardConfig
   return {
     created: [...cuts.created, ...prereleases.created, ...bumps.created],
     updated: [...cuts.updated, ...prereleases.updated, ...bumps.updated],
-    unchanged: [...cuts.unchanged, ...bumps.unchanged],
+    unchanged: [...cuts.unchanged, ...prereleases.unchanged, ...bumps.unchanged],
     deleted: [...cuts.deleted, ...prereleases.deleted, ...bumps.deleted],
   };
 }

@@ -3,32 +3,21 @@
  * real worker: the tag and pre-release on GitHub, staging, E2E and production as `workflow_dispatch`
  * runs with the train's inputs, polled with conditional requests.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfigFile } from '../../client/config-file.js';
-import { freePort, startDevServer, type DevServer } from '../../client/dev-server.js';
-import { connectClient, connectWorker, localTarget } from '../../client/temporal.js';
 import type { Stage } from '../../domain/train.js';
+import { startDevStack, type DevStack } from '../helpers/dev-stack.js';
 import { reach } from '../helpers/train-harness.js';
 import { promoteUpdate } from '../../workflows/messages.js';
-import { createTrainyardWorker, installQuietRuntime } from '../../workers/worker.js';
 import { startFakeGitHub, type FakeGitHub } from '../fakes/github.js';
 
 let github: FakeGitHub;
-let server: DevServer;
+let stack: DevStack;
 let client: Client;
-let worker: Worker;
-let running: Promise<void>;
-let dir: string;
-const logs: string[] = [];
+let logs: string[];
 let runner: NodeJS.Timeout;
 
 beforeAll(async () => {
-  installQuietRuntime();
   github = await startFakeGitHub();
   github.commit(github.defaultBranch, 'Add the breach alerts page (#101)');
   // GitHub's runners: every dispatched run starts, runs for a few seconds, and succeeds.
@@ -43,11 +32,8 @@ beforeAll(async () => {
       }
     }
   }, 200);
-  dir = mkdtempSync(join(tmpdir(), 'trainyard-github-'));
-  const configFile = join(dir, 'trainyard.yaml');
-  writeFileSync(
-    configFile,
-    `
+  process.env.TEST_GITHUB_TOKEN = github.token;
+  stack = await startDevStack(`
 services:
   monitor:
     forge: { kind: github, repository: ${github.repository}, apiUrl: "${github.url}", tokenEnv: TEST_GITHUB_TOKEN, defaultBranch: ${github.defaultBranch} }
@@ -59,25 +45,14 @@ services:
         deploy: { kind: github-actions, workflow: deploy.yml, inputs: { environment: stage, tag: "{tag}" }, pollSeconds: 1 }
       production:
         deploy: { kind: github-actions, workflow: deploy.yml, inputs: { environment: production, tag: "{tag}" }, pollSeconds: 1 }
-`,
-  );
-  process.env.TEST_GITHUB_TOKEN = github.token;
-  const { config, baseDir } = loadConfigFile(configFile);
-  server = await startDevServer({ port: await freePort() });
-  const target = localTarget(server.address);
-  client = await connectClient(target);
-  worker = await createTrainyardWorker({ connection: await connectWorker(target), namespace: 'default', config, baseDir, log: (line) => logs.push(line) });
-  running = worker.run();
+`);
+  ({ client, logs } = stack);
 });
 
 afterAll(async () => {
   clearInterval(runner);
-  worker?.shutdown();
-  await running?.catch(() => undefined);
-  await client?.connection.close();
-  await server?.stop();
+  await stack?.stop();
   await github?.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 /** The train's stage as its status query reports it (the harness's poll, with an end-to-end deadline). */

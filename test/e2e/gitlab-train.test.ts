@@ -6,19 +6,12 @@
  * worker's environment; none may appear in any workflow history, log line or notification.
  */
 import { createServer, type Server } from 'node:http';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfigFile } from '../../client/config-file.js';
-import { freePort, startDevServer, type DevServer } from '../../client/dev-server.js';
-import { connectClient, connectWorker, localTarget } from '../../client/temporal.js';
 import type { Stage } from '../../domain/train.js';
+import { startDevStack, type DevStack } from '../helpers/dev-stack.js';
 import { reach } from '../helpers/train-harness.js';
 import { promoteUpdate } from '../../workflows/messages.js';
-import { createTrainyardWorker, installQuietRuntime } from '../../workers/worker.js';
 import { startFakeGitLab, type FakeGitLab } from '../fakes/gitlab.js';
 import { startFakeSlack, type FakeSlack } from '../fakes/slack.js';
 
@@ -29,16 +22,12 @@ let gitlab: FakeGitLab;
 let slack: FakeSlack;
 let grafana: Server;
 const annotations: { body: unknown; auth: string | undefined }[] = [];
-let server: DevServer;
+let stack: DevStack;
 let client: Client;
-let worker: Worker;
-let running: Promise<void>;
-let dir: string;
-const logs: string[] = [];
+let logs: string[];
 let finisher: NodeJS.Timeout;
 
 beforeAll(async () => {
-  installQuietRuntime();
   gitlab = await startFakeGitLab();
   await gitlab.commit('main', 'feat: checkout v2 (See merge request group/app!41)');
   slack = await startFakeSlack({ token: SLACK_TOKEN });
@@ -58,11 +47,10 @@ beforeAll(async () => {
     for (const p of gitlab.state.pipelines) if (['created', 'pending', 'running'].includes(p.status) && p.source === 'api') void gitlab.finishPipeline(String(p.id), 'success');
   }, 150);
 
-  dir = mkdtempSync(join(tmpdir(), 'trainyard-gitlab-'));
-  const configFile = join(dir, 'trainyard.yaml');
-  writeFileSync(
-    configFile,
-    `
+  process.env.TEST_GITLAB_TOKEN = gitlab.token;
+  process.env.TEST_SLACK_TOKEN = SLACK_TOKEN;
+  process.env.TEST_GRAFANA_TOKEN = GRAFANA_TOKEN;
+  stack = await startDevStack(`
 services:
   gitaly:
     forge: { kind: gitlab, project: ${gitlab.projectPath}, url: "${gitlab.url}", tokenEnv: TEST_GITLAB_TOKEN }
@@ -78,29 +66,16 @@ services:
     notify:
       - { kind: log }
       - { kind: slack, channels: ["#release-coordination", "#deploy"], topicChannel: "#release-coordination", tokenEnv: TEST_SLACK_TOKEN, apiUrl: "${slack.apiUrl}" }
-`,
-  );
-  process.env.TEST_GITLAB_TOKEN = gitlab.token;
-  process.env.TEST_SLACK_TOKEN = SLACK_TOKEN;
-  process.env.TEST_GRAFANA_TOKEN = GRAFANA_TOKEN;
-  const { config, baseDir } = loadConfigFile(configFile);
-  server = await startDevServer({ port: await freePort() });
-  const target = localTarget(server.address);
-  client = await connectClient(target);
-  worker = await createTrainyardWorker({ connection: await connectWorker(target), namespace: 'default', config, baseDir, log: (line) => logs.push(line) });
-  running = worker.run();
+`);
+  ({ client, logs } = stack);
 });
 
 afterAll(async () => {
   clearInterval(finisher);
-  worker?.shutdown();
-  await running?.catch(() => undefined);
-  await client?.connection.close();
-  await server?.stop();
+  await stack?.stop();
   await gitlab?.close();
   await slack?.close();
   grafana?.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 /** The train's stage as its status query reports it (the harness's poll, with an end-to-end deadline). */

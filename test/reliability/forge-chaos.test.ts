@@ -14,26 +14,19 @@
  * FORGE_CHAOS_RATE (default 0.2), FORGE_CHAOS_TRAINS (per forge, default 4) and RELIABILITY_SEED
  * choose the run.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GitHubForge } from '../../activities/forge/github.js';
 import { GitLabForge } from '../../activities/forge/gitlab.js';
 import type { Forge } from '../../activities/forge/forge.js';
-import { loadConfigFile } from '../../client/config-file.js';
-import { freePort, startDevServer, type DevServer } from '../../client/dev-server.js';
-import { connectClient, connectWorker, localTarget } from '../../client/temporal.js';
 import { ledgerId } from '../../domain/ids.js';
 import type { TrainStatus } from '../../domain/train.js';
 import { ledgerQuery } from '../../workflows/ledger-messages.js';
 import { promoteUpdate } from '../../workflows/messages.js';
-import { createTrainyardWorker, installQuietRuntime } from '../../workers/worker.js';
 import { startFakeGitHub, type FakeGitHub } from '../fakes/github.js';
 import { startFakeGitLab, type FakeGitLab } from '../fakes/gitlab.js';
 import type { Fault } from '../fakes/http-fake.js';
+import { startDevStack, type DevStack } from '../helpers/dev-stack.js';
 import { until } from '../helpers/train-harness.js';
 import { figures, report, scheduledSteps, type TrainTally } from './tally.js';
 
@@ -60,13 +53,10 @@ const FAULTS: Omit<Fault, 'times' | 'match'>[] = [
 
 let github: FakeGitHub;
 let gitlab: FakeGitLab;
-let server: DevServer;
+let stack: DevStack;
 let client: Client;
-let worker: Worker;
-let running: Promise<void>;
-let dir: string;
+let logs: string[];
 let runners: NodeJS.Timeout;
-const logs: string[] = [];
 
 const githubServices = Array.from({ length: TRAINS }, (_, i) => `hub${i + 1}`);
 const gitlabServices = Array.from({ length: TRAINS }, (_, i) => `lab${i + 1}`);
@@ -101,8 +91,6 @@ function configYaml(): string {
 }
 
 beforeAll(async () => {
-  // Every fault makes the SDK log a failed activity attempt at WARN: hundreds of lines of noise here.
-  installQuietRuntime('ERROR');
   github = await startFakeGitHub();
   github.commit(github.defaultBranch, 'Add the breach alerts page (#101)');
   gitlab = await startFakeGitLab();
@@ -123,28 +111,18 @@ beforeAll(async () => {
     }
   }, 200);
 
-  dir = mkdtempSync(join(tmpdir(), 'trainyard-forge-chaos-'));
-  const configFile = join(dir, 'trainyard.yaml');
-  writeFileSync(configFile, configYaml());
   process.env.CHAOS_GITHUB_TOKEN = github.token;
   process.env.CHAOS_GITLAB_TOKEN = gitlab.token;
-  const { config, baseDir } = loadConfigFile(configFile);
-  server = await startDevServer({ port: await freePort() });
-  const target = localTarget(server.address);
-  client = await connectClient(target);
-  worker = await createTrainyardWorker({ connection: await connectWorker(target), namespace: 'default', config, baseDir, log: (line) => logs.push(line) });
-  running = worker.run();
+  // Every fault makes the SDK log a failed activity attempt at WARN: hundreds of lines of noise here.
+  stack = await startDevStack(configYaml(), { logLevel: 'ERROR' });
+  ({ client, logs } = stack);
 });
 
 afterAll(async () => {
   clearInterval(runners);
-  worker?.shutdown();
-  await running?.catch(() => undefined);
-  await client?.connection.close();
-  await server?.stop();
+  await stack?.stop();
   await github?.close();
   await gitlab?.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 /** A train that ended, or stopped to wait for a person: either way the run is over for it. */

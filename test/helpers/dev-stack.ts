@@ -1,0 +1,49 @@
+/**
+ * A dev server and a worker in this process for one config text: what the suites that run whole
+ * trains against fake forges share. The config is written to a temporary folder and loaded like a
+ * user's file (so its problems are the user's problems).
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
+import type { LogLevel } from '@temporalio/worker';
+import { loadConfigFile } from '../../client/config-file.js';
+import { freePort, startDevServer } from '../../client/dev-server.js';
+import { connectClient, connectWorker, localTarget } from '../../client/temporal.js';
+import { createTrainyardWorker, installQuietRuntime } from '../../workers/worker.js';
+
+export interface DevStack {
+  client: Client;
+  /** What the worker's log notifier and annotator wrote. */
+  logs: string[];
+  dir: string;
+  /** Stops the worker, the client and the server, and removes the folder. */
+  stop(): Promise<void>;
+}
+
+export async function startDevStack(configYaml: string, options: { logLevel?: LogLevel } = {}): Promise<DevStack> {
+  installQuietRuntime(options.logLevel);
+  const dir = mkdtempSync(join(tmpdir(), 'trainyard-stack-'));
+  const configFile = join(dir, 'trainyard.yaml');
+  writeFileSync(configFile, configYaml);
+  const { config, baseDir } = loadConfigFile(configFile);
+  const server = await startDevServer({ port: await freePort() });
+  const target = localTarget(server.address);
+  const client = await connectClient(target);
+  const logs: string[] = [];
+  const worker = await createTrainyardWorker({ connection: await connectWorker(target), namespace: 'default', config, baseDir, log: (line) => logs.push(line) });
+  const running = worker.run();
+  return {
+    client,
+    logs,
+    dir,
+    async stop() {
+      worker.shutdown();
+      await running.catch(() => undefined);
+      await client.connection.close();
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
