@@ -21,6 +21,7 @@ import type { rollbackEnvironment } from '../workflows/rollbackEnvironment.js';
 import { actAs, operator, Rejected, withClient } from './cli-context.js';
 import { addCutCommands } from './cuts.js';
 import { addScheduleCommands } from './schedule-commands.js';
+import { addStageCommands, ensureStageFollowers } from './stage-commands.js';
 import { addCodecServerCommand } from './codec-server.js';
 import { connectWorker, operatorTarget } from './temporal.js';
 import { activeTrains, followTrain, resolveTrain, trainStatus } from './trains.js';
@@ -113,6 +114,7 @@ export function buildProgram(): Command {
   addPreReleaseCommands(program);
   addWebhookCommands(program);
   addFlagCommands(program);
+  addStageCommands(program);
 
   operatorCommand(program, 'promote', promoteUpdate, 'promote', 'promote a train to production now').option(
     '--override-freeze',
@@ -200,6 +202,8 @@ export function buildProgram(): Command {
       const worker = await createTrainyardWorker({ connection: await connectWorker(target), namespace: target.namespace, config, baseDir });
       const schedules = await withClient((client) => upsertAllSchedules(client, config));
       console.log(`schedules: ${schedules.created.length} created, ${schedules.updated.length} updated, ${schedules.unchanged.length} unchanged, ${schedules.deleted.length} deleted`);
+      const followers = await withClient((client) => ensureStageFollowers(client, config));
+      if (followers.length > 0) console.log(`stage followers: ${followers.join(', ')}`);
       console.log(`worker polling ${config.temporal.taskQueue} on ${target.address}/${target.namespace}`);
       await worker.run();
     });

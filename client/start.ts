@@ -15,6 +15,7 @@ import { createTrainyardWorker, installQuietRuntime } from '../workers/worker.js
 import { configPath, loadConfigFile } from './config-file.js';
 import { startDevServer, type DevServer } from './dev-server.js';
 import { upsertAllSchedules } from './schedules.js';
+import { ensureStageFollowers } from './stage-commands.js';
 import { connectClient, connectWorker, configuredTarget, localTarget } from './temporal.js';
 import { activeTrains, followTrain } from './trains.js';
 
@@ -75,6 +76,8 @@ async function main(): Promise<void> {
   for (const [verb, ids] of Object.entries(await upsertAllSchedules(client, config))) {
     if (ids.length > 0) console.log(`Schedules ${verb}: ${ids.join(', ')}`);
   }
+  const followers = await ensureStageFollowers(client, config);
+  if (followers.length > 0) console.log(`Stage followers: ${followers.join(', ')}`);
   if (demo) {
     const restarted = restartTargets(demoDir);
     if (restarted.length > 0) console.log(`Restarted demo environments: ${restarted.join(', ')}`);

@@ -24,11 +24,13 @@ export function receiverSettings(config: TrainyardConfig, environment: Record<st
   const hooks: WebhooksConfig = webhooksConfigSchema.parse(raw.webhooks ?? {});
   const previews = previewsConfigSchema.parse(raw.previews ?? {});
   const services: Record<string, string> = {};
+  const stages: Record<string, { service: string; branch: string }> = {};
   for (const [service, s] of Object.entries(config.services)) {
-    if (!previews[service]) continue;
-    const forge = s.forge as { kind: string; repository?: string; project?: string | number };
+    const forge = s.forge as { kind: string; repository?: string; project?: string | number; defaultBranch: string };
     const repo = forge.kind === 'github' ? forge.repository : forge.kind === 'gitlab' ? forge.project : undefined;
-    if (typeof repo === 'string') services[repo] = service;
+    if (typeof repo !== 'string') continue;
+    if (previews[service]) services[repo] = service;
+    if (s.stageOnMerge) stages[repo] = { service, branch: s.stageOnMerge.branch ?? forge.defaultBranch };
   }
   const secret = (name: string | undefined, what: string) => {
     if (!name) return undefined;
@@ -48,6 +50,7 @@ export function receiverSettings(config: TrainyardConfig, environment: Record<st
     ...(githubSecret ? { github: { secret: githubSecret } } : {}),
     ...(gitlabToken ? { gitlab: { token: gitlabToken } } : {}),
     services,
+    stages,
     previews: Object.fromEntries(Object.entries(previews).map(([k, p]) => [k, { quietSeconds: p.quietSeconds, ttlHours: p.ttlHours }])),
     maxBodyBytes: hooks.maxBodyKiB * 1024,
   };
@@ -56,7 +59,7 @@ export function receiverSettings(config: TrainyardConfig, environment: Record<st
 export function addWebhookCommands(program: Command): void {
   program
     .command('webhooks')
-    .description('receive GitHub/GitLab pull request webhooks and run preview environments for them')
+    .description('receive GitHub/GitLab webhooks: pull requests run preview environments, pushes to a followed branch go to staging')
     .option('--port <port>', 'port to listen on (default: webhooks.port of the config)', (v) => Number(v))
     .option('--host <host>', 'address to listen on (default: webhooks.host of the config)')
     .action(async (opts: { port?: number; host?: string }) => {
@@ -64,7 +67,8 @@ export function addWebhookCommands(program: Command): void {
       const settings = receiverSettings(config, process.env, opts);
       await withClient(async (client) => {
         const receiver = await startWebhookReceiver({ ...settings, client, log: (line) => console.log(line) });
-        console.log(`listening on ${receiver.url}/webhooks/{github,gitlab} for ${Object.keys(settings.services).join(', ') || 'no repository (configure previews)'}`);
+        const routed = [...new Set([...Object.keys(settings.services), ...Object.keys(settings.stages ?? {})])];
+        console.log(`listening on ${receiver.url}/webhooks/{github,gitlab} for ${routed.join(', ') || 'no repository (configure previews or stageOnMerge)'}`);
         await new Promise<void>((resolve) => {
           process.once('SIGINT', resolve);
           process.once('SIGTERM', resolve);

@@ -1,6 +1,7 @@
 /**
  * The webhook receiver: GitHub and GitLab pull/merge request events become signal-with-start of the
- * preview workflow (`preview/<service>/<pr>`).
+ * preview workflow (`preview/<service>/<pr>`); pushes to a branch a service follows to staging
+ * (`stageOnMerge`) become signal-with-start of its stage follower (`stage/<service>`).
  *
  *   POST /webhooks/github   X-Hub-Signature-256 (HMAC of the raw body), X-GitHub-Event, X-GitHub-Delivery
  *   POST /webhooks/gitlab   X-Gitlab-Token (compared in constant time), X-Gitlab-Event-UUID or Idempotency-Key
@@ -15,8 +16,10 @@ import type { AddressInfo } from 'node:net';
 import { Webhooks } from '@octokit/webhooks';
 import { redact } from '../activities/signing.js';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { stageFollowerId } from '../domain/ids.js';
 import { previewWorkflowId, type PreviewEvent, type PreviewEventKind } from '../domain/preview.js';
 import { PREVIEW_WORKFLOW, previewEventSignal } from '../workflows/preview-messages.js';
+import { STAGE_WORKFLOW, stagePushSignal } from '../workflows/stage-messages.js';
 
 export interface WebhookReceiverOptions {
   /** Builds the default `start` (signal-with-start); not needed when `start` is given. */
@@ -33,6 +36,10 @@ export interface WebhookReceiverOptions {
   maxBodyBytes?: number;
   /** What an accepted event does; default: signal-with-start through `client`. */
   start?: (event: PreviewEvent) => Promise<void>;
+  /** owner/name or group/name → the service that follows `branch` to staging. */
+  stages?: Record<string, { service: string; branch: string }>;
+  /** What an accepted push to a followed branch does; default: signal-with-start of the follower through `client`. */
+  startStage?: (push: StagePushEvent) => Promise<void>;
   /** How long `start` may take before the delivery is answered 503 (forges give up after ~10 s). */
   startTimeoutMs?: number;
   log?: (line: string) => void;
@@ -92,6 +99,53 @@ function sameSecret(given: string, expected: string): boolean {
 }
 
 type Parsed = { event: Omit<PreviewEvent, 'service'>; repository: string } | { ignored: string };
+
+/** A push to a branch, as both forges describe it. */
+export interface PushEvent {
+  repository: string;
+  branch: string;
+  sha: string;
+  by?: string;
+}
+
+export interface StagePushEvent {
+  service: string;
+  sha: string;
+  by?: string;
+  deliveryId: string;
+}
+
+const NO_COMMIT = /^0{40}$/;
+
+/**
+ * A GitHub `push` or GitLab `push` hook → the push; undefined when the delivery is not a push (it
+ * may be a pull request event). Tag pushes and branch deletions are not pushes of a commit.
+ */
+export function parsePush(forge: 'github' | 'gitlab', eventName: string, body: any): PushEvent | { ignored: string } | undefined {
+  const isPush = forge === 'github' ? eventName === 'push' : body?.object_kind === 'push';
+  if (!isPush) return undefined;
+  const ref = body?.ref;
+  const sha = forge === 'github' ? body?.after : (body?.checkout_sha ?? body?.after);
+  const repository = forge === 'github' ? body?.repository?.full_name : body?.project?.path_with_namespace;
+  if (typeof ref !== 'string' || typeof repository !== 'string') return { ignored: 'malformed' };
+  if (!ref.startsWith('refs/heads/')) return { ignored: `push to ${ref.slice(0, 100)} is not to a branch` };
+  if (typeof sha !== 'string' || !/^[0-9a-f]{40}$/.test(sha) || NO_COMMIT.test(sha)) return { ignored: 'push without a new head commit (a deleted branch)' };
+  const by = forge === 'github' ? (body?.pusher?.name ?? body?.sender?.login) : body?.user_username;
+  return { repository, branch: ref.slice('refs/heads/'.length), sha, ...(typeof by === 'string' ? { by: by.slice(0, 100) } : {}) };
+}
+
+/** Signal-with-start of the service's stage follower: it looks at the branch after a quiet period. */
+export function stageStarter(client: Client, taskQueue: string): (push: StagePushEvent) => Promise<void> {
+  return async (push) => {
+    await client.workflow.signalWithStart(STAGE_WORKFLOW, {
+      workflowId: stageFollowerId(push.service),
+      taskQueue,
+      args: [{ service: push.service }],
+      signal: stagePushSignal,
+      signalArgs: [{ sha: push.sha, ...(push.by ? { by: push.by } : {}) }],
+    });
+  };
+}
 
 const GITHUB_ACTIONS: Record<string, PreviewEventKind> = { opened: 'opened', reopened: 'opened', synchronize: 'pushed', closed: 'closed' };
 
@@ -153,6 +207,7 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
   const github = options.github ? new Webhooks({ secret: options.github.secret }) : undefined;
   const start = options.start ?? (options.client ? previewStarter(options.client, options.taskQueue ?? 'trainyard', options.previews) : undefined);
   if (!start) throw new Error('startWebhookReceiver needs `start` or `client`');
+  const startStage = options.startStage ?? (options.client ? stageStarter(options.client, options.taskQueue ?? 'trainyard') : undefined);
 
   const answer = (res: ServerResponse, status: number, body: Record<string, unknown>) => {
     res.writeHead(status, { 'content-type': 'application/json' });
@@ -194,19 +249,42 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
     } catch {
       return answer(res, 400, { error: 'body is not JSON' });
     }
-    const parsed = forge === 'github' ? parseGitHub(header(req, 'x-github-event') ?? '', body) : parseGitLab(body);
+    const eventName = header(req, 'x-github-event') ?? '';
+    /** Claims the delivery and runs `act`; a failure releases the claim so the forge's redelivery is taken. */
+    const deliver = async (what: string, act: () => Promise<void>): Promise<boolean> => {
+      if (!deliveries.claim(`${forge}:${deliveryId}`, Date.now())) {
+        answer(res, 409, { error: `delivery ${deliveryId} was already received` });
+        return false;
+      }
+      try {
+        await withTimeout(act(), options.startTimeoutMs ?? 5_000);
+        return true;
+      } catch (err) {
+        deliveries.release(`${forge}:${deliveryId}`);
+        log(`webhook ${deliveryId}: could not reach the ${what}: ${(err as Error).message}`);
+        answer(res, 503, { error: `the ${what} could not be reached; redeliver later` });
+        return false;
+      }
+    };
+
+    const push = parsePush(forge, eventName, body);
+    if (push) {
+      if ('ignored' in push) return answer(res, push.ignored === 'malformed' ? 400 : 202, push.ignored === 'malformed' ? { error: 'push payload lacks ref or repository' } : { ignored: push.ignored });
+      const follows = options.stages?.[push.repository];
+      if (!follows || !startStage) return answer(res, 202, { ignored: `repository ${push.repository} has no service that follows a branch to staging` });
+      if (follows.branch !== push.branch) return answer(res, 202, { ignored: `${follows.service} follows ${follows.branch}, not ${push.branch.slice(0, 100)}` });
+      const { service } = follows;
+      if (!(await deliver('stage follower', () => startStage({ service, sha: push.sha, ...(push.by ? { by: push.by } : {}), deliveryId: deliveryId! })))) return;
+      log(`webhook ${deliveryId}: ${service} push to ${push.branch} ${push.sha.slice(0, 12)}`);
+      return answer(res, 202, { workflowId: stageFollowerId(service), event: 'push' });
+    }
+
+    const parsed = forge === 'github' ? parseGitHub(eventName, body) : parseGitLab(body);
     if ('ignored' in parsed) return answer(res, parsed.ignored === 'malformed' ? 400 : 202, parsed.ignored === 'malformed' ? { error: 'pull request payload lacks number, head sha or repository' } : { ignored: parsed.ignored });
     const service = options.services[parsed.repository];
     if (!service) return answer(res, 202, { ignored: `repository ${parsed.repository} is not routed to a service` });
-    if (!deliveries.claim(`${forge}:${deliveryId}`, Date.now())) return answer(res, 409, { error: `delivery ${deliveryId} was already received` });
     const event: PreviewEvent = { ...parsed.event, service, deliveryId };
-    try {
-      await withTimeout(start!(event), options.startTimeoutMs ?? 5_000);
-    } catch (err) {
-      deliveries.release(`${forge}:${deliveryId}`);
-      log(`webhook ${deliveryId}: could not reach the preview workflow: ${(err as Error).message}`);
-      return answer(res, 503, { error: 'the preview workflow could not be reached; redeliver later' });
-    }
+    if (!(await deliver('preview workflow', () => start!(event)))) return;
     log(`webhook ${deliveryId}: ${service} PR #${event.pr} ${event.kind} ${event.sha.slice(0, 12)}`);
     answer(res, 202, { workflowId: previewWorkflowId(service, event.pr), event: event.kind });
   }

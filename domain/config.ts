@@ -10,6 +10,7 @@ import { WEEKDAYS, parseClock, timeZoneProblem } from './calendar.js';
 import { DEFAULT_TAG_FORMAT, tagFormatProblem } from './tags.js';
 import { preReleaseConfigSchema } from './prerelease-config.js';
 import { previewsConfigSchema, webhooksConfigSchema } from './preview-config.js';
+import { stageOnMergeSchema } from './stage-config.js';
 import { versionBumpSchema } from './version-bump-config.js';
 import { flagsConfigSchema } from './flag-config.js';
 
@@ -252,6 +253,13 @@ const service = z.strictObject({
   notify: z.array(notifier).default([{ kind: 'log' }]),
   /** Daily pre-releases with a QA gate and a 1-click production deploy (seed 004). */
   prerelease: preReleaseConfigSchema.optional(),
+  /** Every green commit of a branch goes to staging (`stage/<service>`, seed 004). */
+  stageOnMerge: stageOnMergeSchema.optional(),
+}).superRefine((s, ctx) => {
+  // A train deploys its tag to staging for E2E; the follower would replace it with the branch head.
+  if (s.cut && s.stageOnMerge) {
+    ctx.addIssue({ code: 'custom', path: ['stageOnMerge'], message: 'cannot be combined with cut: scheduled trains deploy their tag to staging, which the follower would replace; use prerelease for the production path' });
+  }
 });
 
 export const configSchema = z.strictObject({

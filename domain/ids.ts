@@ -34,3 +34,8 @@ export function cutScheduleId(service: string): string {
 export function rollbackId(service: string, environment: string, tag: string): string {
   return `rollback/${service}/${environment}/${tag}`;
 }
+
+/** The follower that deploys every green commit of a service's branch to staging (seed 004). */
+export function stageFollowerId(service: string): string {
+  return `stage/${service}`;
+}

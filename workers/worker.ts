@@ -10,6 +10,7 @@ import { createPreReleaseActivities, preReleasePolicyOf } from '../activities/pr
 import { createPreviewActivities, previewDrivers } from '../activities/preview.js';
 import { createVersionBumpActivities, type VersionBumpDeps } from '../activities/version-bump.js';
 import { createFlagActivities } from '../activities/flag-rollout.js';
+import { createStageActivities } from '../activities/stage.js';
 import { buildForge } from '../activities/registry.js';
 import { LogNotifier } from '../activities/notify/log.js';
 import type { ForgeConfig } from '../domain/config.js';
@@ -139,6 +140,7 @@ export async function createTrainyardWorker(options: WorkerOptions): Promise<Wor
         }),
         ...createPreviewActivities({ driverFor: previewDrivers(options.config.previews ?? {}, options.baseDir), forgeFor: (service) => drivers.forge(service) }),
         ...createPreReleaseActivities({ forge: (service) => drivers.forge(service), policy: (service) => preReleasePolicyOf(options.config, service) }),
+        ...createStageActivities({ config: options.config, forge: (service) => drivers.forge(service), client }),
       },
       ...dataConverter,
       ...WORKER_TUNING,

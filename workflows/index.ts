@@ -7,3 +7,4 @@ export { previewEnvironment } from './previewEnvironment.js';
 export { preRelease, cutPreRelease } from './preRelease.js';
 export { flagRollout } from './flagRollout.js';
 export { versionBump } from './versionBump.js';
+export { stageFollower } from './stageFollower.js';

@@ -14,6 +14,7 @@ import { receiverSettings } from '../../client/webhook-commands.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../../client/webhooks.js';
 import type { TrainyardConfig } from '../../domain/config.js';
 import type { PreviewEvent } from '../../domain/preview.js';
+import type { StagePushEvent } from '../../client/webhooks.js';
 import { projectRoot } from '../../workers/bundle.js';
 import { WORKER_TUNING } from '../../workers/worker.js';
 import { previewStatusQuery } from '../../workflows/preview-messages.js';
@@ -52,6 +53,14 @@ function github(receiver: WebhookReceiver, payload: unknown, opts: { secret?: st
   return post(`${receiver.url}/webhooks/github`, body, headers);
 }
 
+function githubPush(ref: string, after = HEAD, repository = 'acme/web') {
+  return { ref, before: '1'.repeat(40), after, repository: { full_name: repository }, pusher: { name: 'ada' }, sender: { login: 'ada' } };
+}
+
+function gitlabPush(ref: string, checkout = HEAD) {
+  return { object_kind: 'push', ref, before: '1'.repeat(40), after: checkout, checkout_sha: checkout, user_username: 'grace', project: { path_with_namespace: 'acme/api' } };
+}
+
 function gitlab(receiver: WebhookReceiver, payload: unknown, opts: { token?: string | null; uuid?: string } = {}): Promise<Sent> {
   const headers: Record<string, string> = { 'x-gitlab-event': 'Merge Request Hook', 'x-gitlab-event-uuid': opts.uuid ?? randomUUID() };
   if (opts.token !== null) headers['x-gitlab-token'] = opts.token ?? TOKEN;
@@ -60,6 +69,7 @@ function gitlab(receiver: WebhookReceiver, payload: unknown, opts: { token?: str
 
 describe('webhook receiver', () => {
   const started: PreviewEvent[] = [];
+  const pushes: StagePushEvent[] = [];
   const logs: string[] = [];
   const answers: string[] = [];
   let failNext = false;
@@ -71,6 +81,8 @@ describe('webhook receiver', () => {
       github: { secret: SECRET },
       gitlab: { token: TOKEN },
       services: { 'acme/web': 'web', 'acme/api': 'api' },
+      stages: { 'acme/web': { service: 'web', branch: 'main' }, 'acme/api': { service: 'api', branch: 'master' } },
+      startStage: async (push) => void pushes.push(push),
       maxBodyBytes: 64 * 1024,
       log: (line) => logs.push(line),
       start: async (event) => {
@@ -110,6 +122,24 @@ describe('webhook receiver', () => {
     expect(await expectStatus(github(receiver, { ...githubPayload('opened'), repository: { full_name: 'other/repo' } }), 202)).toMatch(/not routed/);
     expect(await expectStatus(github(receiver, { zen: 'hi' }, { event: 'ping' }), 202)).toMatch(/ping is not handled/);
     expect(started).toHaveLength(count);
+  });
+
+  it('a push to the followed branch nudges the stage follower; other branches, tags and deletions do not', async () => {
+    const count = pushes.length;
+    expect(await expectStatus(github(receiver, githubPush('refs/heads/main'), { event: 'push' }), 202)).toContain('stage/web');
+    expect(pushes.at(-1)).toMatchObject({ service: 'web', sha: HEAD, by: 'ada' });
+    expect(await expectStatus(github(receiver, githubPush('refs/heads/feature'), { event: 'push' }), 202)).toMatch(/follows main, not feature/);
+    expect(await expectStatus(github(receiver, githubPush('refs/tags/v1.0.0'), { event: 'push' }), 202)).toMatch(/not to a branch/);
+    expect(await expectStatus(github(receiver, githubPush('refs/heads/main', '0'.repeat(40)), { event: 'push' }), 202)).toMatch(/deleted branch/);
+    expect(await expectStatus(github(receiver, githubPush('refs/heads/main', HEAD, 'other/repo'), { event: 'push' }), 202)).toMatch(/no service that follows/);
+    expect(await expectStatus(github(receiver, { after: HEAD }, { event: 'push' }), 400)).toMatch(/lacks ref/);
+    await expectStatus(gitlab(receiver, gitlabPush('refs/heads/master')), 202);
+    expect(pushes.at(-1)).toMatchObject({ service: 'api', sha: HEAD, by: 'grace' });
+    expect(await expectStatus(gitlab(receiver, gitlabPush('refs/heads/main')), 202)).toMatch(/follows master, not main/);
+    expect(pushes).toHaveLength(count + 2);
+    // Pull request events still go to previews.
+    await expectStatus(github(receiver, githubPayload('opened')), 202);
+    expect(started.at(-1)?.kind).toBe('opened');
   });
 
   it('rejects unsigned (401), mis-signed (401), replayed (409) and oversized (413) GitHub deliveries', async () => {
@@ -158,7 +188,11 @@ describe('webhook receiver', () => {
 describe('receiver settings from the config', () => {
   const config = {
     temporal: { taskQueue: 'tq' },
-    services: { web: { forge: { kind: 'github', repository: 'acme/web' } }, api: { forge: { kind: 'gitlab', project: 'acme/api' } } },
+    services: {
+      web: { forge: { kind: 'github', repository: 'acme/web', defaultBranch: 'main' } },
+      api: { forge: { kind: 'gitlab', project: 'acme/api', defaultBranch: 'master' }, stageOnMerge: {} },
+      docs: { forge: { kind: 'gitlab', project: 'acme/docs', defaultBranch: 'main' }, stageOnMerge: { branch: 'production-ready' } },
+    },
     previews: { web: { driver: { kind: 'command', create: ['c'], update: ['u'], destroy: ['d'] }, quietSeconds: 10 } },
     webhooks: { githubSecretEnv: 'GH_HOOK_SECRET' },
   } as unknown as TrainyardConfig;
@@ -167,6 +201,8 @@ describe('receiver settings from the config', () => {
     const s = receiverSettings(config, { GH_HOOK_SECRET: SECRET }, { port: 0 });
     expect(s).toMatchObject({ taskQueue: 'tq', port: 0, services: { 'acme/web': 'web' }, github: { secret: SECRET }, previews: { web: { quietSeconds: 10, ttlHours: 72 } } });
     expect(s.gitlab).toBeUndefined();
+    // Services with stageOnMerge: pushes to their branch (default: the forge's default branch).
+    expect(s.stages).toEqual({ 'acme/api': { service: 'api', branch: 'master' }, 'acme/docs': { service: 'docs', branch: 'production-ready' } });
   });
 
   it('names the missing variable, never a value', () => {

@@ -3,14 +3,17 @@
  * trains against fake forges share. The config is written to a temporary folder and loaded like a
  * user's file (so its problems are the user's problems).
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
 import type { LogLevel } from '@temporalio/worker';
 import { loadConfigFile } from '../../client/config-file.js';
 import { freePort, startDevServer } from '../../client/dev-server.js';
 import { connectClient, connectWorker, localTarget } from '../../client/temporal.js';
+import { projectRoot } from '../../workers/bundle.js';
 import { createTrainyardWorker, installQuietRuntime } from '../../workers/worker.js';
 
 export interface DevStack {
@@ -18,6 +21,9 @@ export interface DevStack {
   /** What the worker's log notifier and annotator wrote. */
   logs: string[];
   dir: string;
+  configFile: string;
+  /** Runs the real `trainyard` bin with this config against this server. */
+  cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
   /** Stops the worker, the client and the server, and removes the folder. */
   stop(): Promise<void>;
 }
@@ -34,10 +40,23 @@ export async function startDevStack(configYaml: string, options: { logLevel?: Lo
   const logs: string[] = [];
   const worker = await createTrainyardWorker({ connection: await connectWorker(target), namespace: 'default', config, baseDir, log: (line) => logs.push(line) });
   const running = worker.run();
+  const cli = async (args: string[]) => {
+    try {
+      const { stdout, stderr } = await promisify(execFile)(process.execPath, [join(projectRoot(), 'bin', 'trainyard.js'), '--config', configFile, ...args], {
+        env: { ...process.env, TEMPORAL_ADDRESS: server.address, TEMPORAL_NAMESPACE: 'default' },
+      });
+      return { code: 0, stdout, stderr };
+    } catch (err) {
+      const e = err as { code: number; stdout: string; stderr: string };
+      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    }
+  };
   return {
     client,
     logs,
     dir,
+    configFile,
+    cli,
     async stop() {
       worker.shutdown();
       await running.catch(() => undefined);

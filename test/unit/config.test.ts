@@ -109,6 +109,19 @@ describe('config', () => {
     if (!result.ok) expect(result.problems.map((p) => p.path)).toContain('services.Bad Name');
   });
 
+  it('stage on every merge: defaults, and refused together with scheduled cuts (trains deploy their tag to staging)', () => {
+    const service = (extra: Record<string, unknown>) => ({
+      services: { monitor: { forge: { kind: 'local-git', path: 'repo' }, environments: { staging: { deploy: { kind: 'command', command: ['true'] } }, production: { deploy: { kind: 'command', command: ['true'] } } }, ...extra } },
+    });
+    const ok = parseConfig(service({ stageOnMerge: {} }));
+    expect(ok.ok && ok.config.services.monitor?.stageOnMerge).toEqual({ requireGreen: true, lookback: 20, quietSeconds: 30, pollMinutes: 5, pendingPollSeconds: 60 });
+    const both = parseConfig(service({ stageOnMerge: {}, cut: { at: '15:00' } }));
+    expect(both.ok).toBe(false);
+    if (!both.ok) expect(both.problems).toEqual([expect.objectContaining({ path: 'services.monitor.stageOnMerge', message: expect.stringContaining('cannot be combined with cut') })]);
+    const bad = parseConfig(service({ stageOnMerge: { pollMinutes: 0, lookback: 'all' } }));
+    expect(!bad.ok && bad.problems.map((p) => p.path).sort()).toEqual(['services.monitor.stageOnMerge.lookback', 'services.monitor.stageOnMerge.pollMinutes']);
+  });
+
   it('keeps docs/trainyard.schema.json in step with the schema (regenerate: trainyard config schema)', () => {
     const committed = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'trainyard.schema.json'), 'utf8'));
     expect(committed).toEqual(configJsonSchema());

@@ -1,0 +1,158 @@
+/**
+ * Stage on every merge (seed 004): `stage/<service>` deploys the newest green commit of the followed
+ * branch to staging, once per burst of pushes, through the staging ledger (one deploy at a time; a
+ * staging freeze holds it, and when the lock comes it deploys the newest commit by then, not the one
+ * it asked for). It looks when the webhook receiver signals a push and every `pollMinutes` anyway;
+ * while the head's CI runs it looks sooner. A failed deploy or smoke check is recorded, notified and
+ * not retried for the same commit: the next green commit, or the `retry` update, goes on.
+ * Settings come from the worker's config at every look; without `stageOnMerge` the follower ends.
+ */
+import { ActivityFailure, condition, continueAsNew, isCancellation, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { StageActivities } from '../activities/stage.js';
+import type { Notification, TrainEvent } from '../activities/types.js';
+import { NON_RETRYABLE_CODES } from '../domain/errors.js';
+import type { DeploymentRecord } from '../domain/ledger.js';
+import {
+  heardPush,
+  initialStageState,
+  nextLookMs,
+  recordDeployment,
+  requestRetry,
+  seedFromLedger,
+  stageRetryProblem,
+  shouldDeploy,
+  stageStatusOf,
+  type StageDeployment,
+  type StagePolicy,
+  type StageStart,
+  type StageState,
+  type StageStatus,
+} from '../domain/stage.js';
+import { longRunning, notifier } from './activity-options.js';
+import { stagePushSignal, stageRetryUpdate, stageStatusQuery } from './stage-messages.js';
+import { LedgerLink } from './train-ledger.js';
+
+/** Looks at the config and the branch: short, retried through a forge outage (about ten minutes). */
+const looks = proxyActivities<StageActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 12, nonRetryableErrorTypes: [...NON_RETRYABLE_CODES] },
+});
+
+/** A new run before the history gets long: a look every few minutes adds about 15 events. */
+const MAX_HISTORY_EVENTS = 2_000;
+const MAX_DEPLOYS_PER_RUN = 50;
+
+function failureMessage(err: unknown): string {
+  if (err instanceof ActivityFailure && err.cause) return err.cause.message;
+  return err instanceof Error ? err.message : String(err);
+}
+
+const short = (sha: string) => sha.slice(0, 12);
+
+export async function stageFollower(start: StageStart): Promise<StageStatus> {
+  const { service } = start;
+  const id = workflowInfo().workflowId;
+  let state: StageState = start.state ?? initialStageState(service);
+  let policy: StagePolicy | null = null;
+  let deploysThisRun = 0;
+  setHandler(stagePushSignal, (push) => {
+    state = heardPush(state, push, Date.now());
+  });
+  setHandler(stageStatusQuery, () => stageStatusOf(state, policy));
+  setHandler(
+    stageRetryUpdate,
+    (req) => {
+      state = requestRetry(state, req, Date.now());
+      return stageStatusOf(state, policy);
+    },
+    {
+      validator: (req) => {
+        const problem = stageRetryProblem(state, policy, req);
+        if (problem) throw new Error(problem);
+      },
+    },
+  );
+
+  const tell = async (event: TrainEvent, text: string) => {
+    const note: Notification = { service, trainId: id, event, text };
+    try {
+      await notifier.notify.executeWithOptions({ summary: `Notify: ${event}` }, [note]);
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      log.warn('notification failed; the follower goes on', { event, error: String(err) });
+    }
+  };
+
+  const look = async (p: StagePolicy) => {
+    const seen = await looks.lookAtBranch.executeWithOptions({ summary: `Look at ${p.branch}` }, [{ service, branch: p.branch, requireGreen: p.requireGreen, lookback: p.lookback }]);
+    state = { ...state, lastLook: { ...seen, at: Date.now() } };
+    return seen;
+  };
+
+  /** Deploys `wanted` (or a newer candidate found once the lock is ours) to staging, then smoke-tests it. */
+  const deploy = async (p: StagePolicy, wanted: string) => {
+    const by = state.lastPush?.by ?? `merge to ${p.branch}`;
+    let done: StageDeployment | undefined;
+    const ledgers = new LedgerLink({ service, tag: wanted }, id, {});
+    await ledgers.withLock('staging', false, (why) => (state = { ...state, waitsFor: `the staging lock: ${why}` }), async (): Promise<DeploymentRecord[]> => {
+      // The lock may have taken a while (a freeze): deploy what is newest now.
+      const commit = (await look(p)).candidate ?? wanted;
+      const record = (outcome: StageDeployment['outcome'], summary: string): DeploymentRecord[] => {
+        done = { commit, at: Date.now(), outcome, summary };
+        return [{ tag: commit, commit, trainId: id, at: done.at, outcome, by }];
+      };
+      state = { ...state, waitsFor: `the deploy of ${p.branch}@${short(commit)} to staging` };
+      try {
+        await longRunning.deploy.executeWithOptions({ summary: `Deploy ${p.branch}@${short(commit)} to staging` }, [{ service, environment: 'staging', tag: commit, commit, trainId: id }]);
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        const why = `deploy of ${p.branch}@${short(commit)} to staging failed: ${failureMessage(err)}`;
+        await tell('failed', `${why}. The next green commit, or \`trainyard stage retry ${service} --reason …\`, tries again.`);
+        return record('failed', why);
+      }
+      if (p.smoke) {
+        state = { ...state, waitsFor: `the smoke check of ${p.branch}@${short(commit)} in staging` };
+        const check = await longRunning.runCheck.executeWithOptions({ summary: `Smoke test ${p.branch}@${short(commit)} in staging` }, [
+          { service, check: 'smoke', environment: 'staging', tag: commit, commit, trainId: id },
+        ]);
+        if (!check.passed) {
+          await tell('check-failed', `Smoke check of ${p.branch}@${short(commit)} in staging failed: ${check.summary}`);
+          return record('failed', `smoke check failed: ${check.summary}`);
+        }
+      }
+      await tell('deployed', `Deployed ${p.branch}@${short(commit)} to staging (${by}).`);
+      return record('verified', `staging runs ${p.branch}@${short(commit)}`);
+    });
+    if (done) state = recordDeployment(state, done);
+  };
+
+  if (!state.last) state = seedFromLedger(state, await looks.latestStagingDeployment.executeWithOptions({ summary: "Read staging's last deployment" }, [{ service }]));
+  for (;;) {
+    policy = await looks.stagePolicy.executeWithOptions({ summary: 'Read the stageOnMerge settings' }, [{ service }]);
+    if (!policy) {
+      state = { ...state, waitsFor: 'nothing: the service no longer has stageOnMerge in the config' };
+      return stageStatusOf(state, null);
+    }
+    const seen = await look(policy);
+    const wanted = shouldDeploy(state, seen);
+    if (wanted) {
+      await deploy(policy, wanted);
+      deploysThisRun++;
+      continue;
+    }
+    if (deploysThisRun >= MAX_DEPLOYS_PER_RUN || workflowInfo().historyLength > (start.maxHistoryEvents ?? MAX_HISTORY_EVENTS) || workflowInfo().continueAsNewSuggested) {
+      // Between looks nothing is in flight: the state (plain JSON) is all the next run needs.
+      await continueAsNew<typeof stageFollower>({ ...start, state });
+    }
+    const waitMs = nextLookMs(policy, seen);
+    const pending = seen.headState === 'pending' && seen.head !== seen.candidate;
+    state = { ...state, waitsFor: pending ? `CI of ${policy.branch}@${short(seen.head)} (looking again in ${Math.round(waitMs / 1000)} s)` : `a push to ${policy.branch} (or the next look in ${policy.pollMinutes} min)` };
+    const pushes = state.pushesHeard;
+    const heard = await condition(() => state.pushesHeard !== pushes, waitMs);
+    if (heard && policy.quietSeconds > 0) {
+      state = { ...state, waitsFor: `${policy.quietSeconds} s without another push (a burst deploys once)` };
+      let last = state.pushesHeard;
+      while (await condition(() => state.pushesHeard !== last, policy.quietSeconds * 1000)) last = state.pushesHeard;
+    }
+  }
+}
