@@ -2,8 +2,8 @@
  * Activity proxies with explicit timeouts and retry policies, one per kind of side effect.
  * Permanent failures (the error catalogue's non-retryable codes) are never retried.
  */
-import { ActivityCancellationType, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
-import type { TrainActivities } from '../activities/types.js';
+import { ActivityCancellationType, isCancellation, log, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import type { TrainActivities, TrainEvent } from '../activities/types.js';
 import { NON_RETRYABLE_CODES } from '../domain/errors.js';
 
 const nonRetryableErrorTypes = [...NON_RETRYABLE_CODES];
@@ -36,6 +36,18 @@ export const notifier = proxyLocalActivities<TrainActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '2 seconds', maximumAttempts: 3 },
 });
+
+/** A notification that never stops the caller: a failure (after the notifier's tries) is only logged. */
+export function quietNotifier(service: string, id: string): (event: TrainEvent, text: string) => Promise<void> {
+  return async (event, text) => {
+    try {
+      await notifier.notify.executeWithOptions({ summary: `Notify: ${event}` }, [{ service, trainId: id, event, text }]);
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      log.warn('notification failed; going on without it', { event, error: String(err) });
+    }
+  };
+}
 
 /**
  * Notifications sent from inside a message handler: a regular activity. A local activity awaited in

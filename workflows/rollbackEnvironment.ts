@@ -6,8 +6,8 @@
  */
 import { ActivityFailure, isCancellation, log, workflowInfo } from '@temporalio/workflow';
 import type { DeploymentRecord } from '../domain/ledger.js';
-import type { Notification, RollbackStart, TrainEvent } from '../activities/types.js';
-import { longRunning, notifier } from './activity-options.js';
+import type { RollbackStart } from '../activities/types.js';
+import { longRunning, notifier, quietNotifier } from './activity-options.js';
 import { LedgerLink } from './train-ledger.js';
 
 export interface RollbackResult {
@@ -24,15 +24,7 @@ function failureMessage(err: unknown): string {
 export async function rollbackEnvironment(req: RollbackStart): Promise<RollbackResult> {
   const { service, environment, tag, commit } = req;
   const id = workflowInfo().workflowId;
-  const tell = async (event: TrainEvent, text: string) => {
-    const note: Notification = { service, trainId: id, event, text };
-    try {
-      await notifier.notify.executeWithOptions({ summary: `Notify: ${event}` }, [note]);
-    } catch (err) {
-      if (isCancellation(err)) throw err;
-      log.warn('notification failed; the rollback goes on', { event, error: String(err) });
-    }
-  };
+  const tell = quietNotifier(service, id);
   await tell('rollback-started', `${req.by} rolls ${service} ${environment} back to ${tag}: ${req.reason}`);
   const ledgers = new LedgerLink({ service, tag }, id, {});
   let result: RollbackResult = { tag, outcome: 'failed', summary: 'not started' };

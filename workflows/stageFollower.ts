@@ -7,9 +7,8 @@
  * not retried for the same commit: the next green commit, or the `retry` update, goes on.
  * Settings come from the worker's config at every look; without `stageOnMerge` the follower ends.
  */
-import { ActivityFailure, condition, continueAsNew, isCancellation, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, condition, continueAsNew, isCancellation, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { StageActivities } from '../activities/stage.js';
-import type { Notification, TrainEvent } from '../activities/types.js';
 import { NON_RETRYABLE_CODES } from '../domain/errors.js';
 import type { DeploymentRecord } from '../domain/ledger.js';
 import {
@@ -28,7 +27,7 @@ import {
   type StageState,
   type StageStatus,
 } from '../domain/stage.js';
-import { longRunning, notifier } from './activity-options.js';
+import { longRunning, quietNotifier } from './activity-options.js';
 import { stagePushSignal, stageRetryUpdate, stageStatusQuery } from './stage-messages.js';
 import { LedgerLink } from './train-ledger.js';
 
@@ -73,15 +72,7 @@ export async function stageFollower(start: StageStart): Promise<StageStatus> {
     },
   );
 
-  const tell = async (event: TrainEvent, text: string) => {
-    const note: Notification = { service, trainId: id, event, text };
-    try {
-      await notifier.notify.executeWithOptions({ summary: `Notify: ${event}` }, [note]);
-    } catch (err) {
-      if (isCancellation(err)) throw err;
-      log.warn('notification failed; the follower goes on', { event, error: String(err) });
-    }
-  };
+  const tell = quietNotifier(service, id);
 
   const look = async (p: StagePolicy) => {
     const seen = await looks.lookAtBranch.executeWithOptions({ summary: `Look at ${p.branch}` }, [{ service, branch: p.branch, requireGreen: p.requireGreen, lookback: p.lookback }]);
