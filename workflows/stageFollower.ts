@@ -7,7 +7,7 @@
  * not retried for the same commit: the next green commit, or the `retry` update, goes on.
  * Settings come from the worker's config at every look; without `stageOnMerge` the follower ends.
  */
-import { ActivityFailure, condition, continueAsNew, isCancellation, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, condition, continueAsNew, isCancellation, proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { StageActivities } from '../activities/stage.js';
 import { NON_RETRYABLE_CODES } from '../domain/errors.js';
 import type { DeploymentRecord } from '../domain/ledger.js';
@@ -29,6 +29,7 @@ import {
 } from '../domain/stage.js';
 import { longRunning, quietNotifier } from './activity-options.js';
 import { stagePushSignal, stageRetryUpdate, stageStatusQuery } from './stage-messages.js';
+import { ENVIRONMENT, SERVICE, STAGE, STATUS } from './search-attributes.js';
 import { LedgerLink } from './train-ledger.js';
 
 /** Looks at the config and the branch: short, retried through a forge outage (about ten minutes). */
@@ -74,6 +75,28 @@ export async function stageFollower(start: StageStart): Promise<StageStatus> {
 
   const tell = quietNotifier(service, id);
 
+  /**
+   * What the follower does now, for people: its query, the "current details" of its page in the
+   * Temporal UI, and (on a change between deploying and waiting) the search attributes trains use,
+   * so `TrainyardService = "<service>"` lists it beside the service's trains.
+   */
+  let shownStatus: 'running' | 'waiting' | 'ended' | undefined;
+  const show = (waitsFor: string, status: 'running' | 'waiting' | 'ended') => {
+    state = { ...state, waitsFor };
+    if (status !== shownStatus) {
+      shownStatus = status;
+      upsertSearchAttributes([
+        { key: SERVICE, value: service },
+        { key: ENVIRONMENT, value: 'staging' },
+        { key: STAGE, value: status === 'running' ? 'deploying' : status === 'ended' ? 'ended' : 'following' },
+        { key: STATUS, value: status },
+      ]);
+    }
+    const rows = state.history.slice(0, 10).map((d) => `| ${new Date(d.at).toISOString()} | \`${short(d.commit)}\` | ${d.outcome} | ${d.summary.replaceAll('|', '/')} |`);
+    const branch = policy?.branch ?? '?';
+    setCurrentDetails(`**${service}**: staging follows \`${branch}\`\n\n**${status === 'running' ? 'Doing' : 'Waiting for'}:** ${waitsFor}\n\n| when | commit | outcome | note |\n|---|---|---|---|\n${rows.join('\n')}`);
+  };
+
   const look = async (p: StagePolicy) => {
     const seen = await looks.lookAtBranch.executeWithOptions({ summary: `Look at ${p.branch}` }, [{ service, branch: p.branch, requireGreen: p.requireGreen, lookback: p.lookback }]);
     state = { ...state, lastLook: { ...seen, at: Date.now() } };
@@ -85,14 +108,14 @@ export async function stageFollower(start: StageStart): Promise<StageStatus> {
     const by = state.lastPush?.by ?? `merge to ${p.branch}`;
     let done: StageDeployment | undefined;
     const ledgers = new LedgerLink({ service, tag: wanted }, id, {});
-    await ledgers.withLock('staging', false, (why) => (state = { ...state, waitsFor: `the staging lock: ${why}` }), async (): Promise<DeploymentRecord[]> => {
+    await ledgers.withLock('staging', false, (why) => show(`the staging lock: ${why}`, 'waiting'), async (): Promise<DeploymentRecord[]> => {
       // The lock may have taken a while (a freeze): deploy what is newest now.
       const commit = (await look(p)).candidate ?? wanted;
       const record = (outcome: StageDeployment['outcome'], summary: string): DeploymentRecord[] => {
         done = { commit, at: Date.now(), outcome, summary };
         return [{ tag: commit, commit, trainId: id, at: done.at, outcome, by }];
       };
-      state = { ...state, waitsFor: `the deploy of ${p.branch}@${short(commit)} to staging` };
+      show(`the deploy of ${p.branch}@${short(commit)} to staging`, 'running');
       try {
         await longRunning.deploy.executeWithOptions({ summary: `Deploy ${p.branch}@${short(commit)} to staging` }, [{ service, environment: 'staging', tag: commit, commit, trainId: id }]);
       } catch (err) {
@@ -102,7 +125,7 @@ export async function stageFollower(start: StageStart): Promise<StageStatus> {
         return record('failed', why);
       }
       if (p.smoke) {
-        state = { ...state, waitsFor: `the smoke check of ${p.branch}@${short(commit)} in staging` };
+        show(`the smoke check of ${p.branch}@${short(commit)} in staging`, 'running');
         const check = await longRunning.runCheck.executeWithOptions({ summary: `Smoke test ${p.branch}@${short(commit)} in staging` }, [
           { service, check: 'smoke', environment: 'staging', tag: commit, commit, trainId: id },
         ]);
@@ -121,7 +144,7 @@ export async function stageFollower(start: StageStart): Promise<StageStatus> {
   for (;;) {
     policy = await looks.stagePolicy.executeWithOptions({ summary: 'Read the stageOnMerge settings' }, [{ service }]);
     if (!policy) {
-      state = { ...state, waitsFor: 'nothing: the service no longer has stageOnMerge in the config' };
+      show('nothing: the service no longer has stageOnMerge in the config', 'ended');
       return stageStatusOf(state, null);
     }
     const seen = await look(policy);
@@ -137,11 +160,11 @@ export async function stageFollower(start: StageStart): Promise<StageStatus> {
     }
     const waitMs = nextLookMs(policy, seen);
     const pending = seen.headState === 'pending' && seen.head !== seen.candidate;
-    state = { ...state, waitsFor: pending ? `CI of ${policy.branch}@${short(seen.head)} (looking again in ${Math.round(waitMs / 1000)} s)` : `a push to ${policy.branch} (or the next look in ${policy.pollMinutes} min)` };
+    show(pending ? `CI of ${policy.branch}@${short(seen.head)} (looking again in ${Math.round(waitMs / 1000)} s)` : `a push to ${policy.branch} (or the next look in ${policy.pollMinutes} min)`, 'waiting');
     const pushes = state.pushesHeard;
     const heard = await condition(() => state.pushesHeard !== pushes, waitMs);
     if (heard && policy.quietSeconds > 0) {
-      state = { ...state, waitsFor: `${policy.quietSeconds} s without another push (a burst deploys once)` };
+      show(`${policy.quietSeconds} s without another push (a burst deploys once)`, 'waiting');
       let last = state.pushesHeard;
       while (await condition(() => state.pushesHeard !== last, policy.quietSeconds * 1000)) last = state.pushesHeard;
     }

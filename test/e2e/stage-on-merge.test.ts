@@ -129,6 +129,15 @@ describe('stage on every merge', () => {
       [burst[2], 'verified'],
     ]);
     expect(ledger.holder).toBeUndefined();
+
+    // Findable beside the service's trains in the UI and `temporal workflow list`.
+    const listed = async () => {
+      const ids: string[] = [];
+      for await (const wf of client.workflow.list({ query: 'TrainyardService = "monitor" AND TrainyardEnvironment = "staging" AND TrainyardStatus = "waiting"' })) ids.push(wf.workflowId);
+      return ids;
+    };
+    for (let i = 0; i < 40 && !(await listed()).includes('stage/monitor'); i++) await new Promise((r) => setTimeout(r, 250));
+    expect(await listed()).toContain('stage/monitor');
   });
 
   it('a failed smoke check is not retried until an operator with the right asks', { timeout: 120_000 }, async () => {
