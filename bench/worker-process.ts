@@ -7,7 +7,7 @@
 import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { prebuiltBundlePath } from '../workers/bundle.js';
-import { WORKER_TUNING } from '../workers/worker.js';
+import { WORKER_TUNING, workerTuning } from '../workers/worker.js';
 import { baselineActivities } from './baseline-activities.js';
 import { BASELINE_QUEUE, TRAIN_QUEUE, type BenchEvent, type WorkerMessage } from './events.js';
 import { trainActivities } from './train-activities.js';
@@ -32,7 +32,7 @@ async function main(): Promise<void> {
     taskQueue: TRAIN_QUEUE,
     workflowBundle: { codePath: prebuiltBundlePath() },
     activities: trainActivities(client, TRAIN_QUEUE, emit),
-    ...WORKER_TUNING,
+    ...workerTuning(),
   });
   const baseline = await Worker.create({
     connection,

@@ -31,7 +31,8 @@ export function formatFlag(s: FlagState): string {
 
 type Update = typeof advanceFlagUpdate;
 
-async function send(flag: string, update: Update | typeof approveFlagUpdate, req: FlagRequest | ApproveRequest, verb: string): Promise<void> {
+/** `command` names the request in a rejection ("approve rejected: …"); `verb` tells what happened ("approved flag/x"). */
+async function send(flag: string, update: Update | typeof approveFlagUpdate, req: FlagRequest | ApproveRequest, command: string, verb: string): Promise<void> {
   await withClient(async (client) => {
     await statusOf(client, flag); // an unknown flag says how to start it
     try {
@@ -39,7 +40,7 @@ async function send(flag: string, update: Update | typeof approveFlagUpdate, req
       console.log(`${verb} ${flagWorkflowId(flag)} (by ${req.by}: ${req.reason}); now ${state.status}`);
     } catch (err) {
       if (!(err instanceof WorkflowUpdateFailedError)) throw err;
-      throw new Rejected(`${verb} rejected: ${err.cause?.message ?? err.message}`);
+      throw new Rejected(`${command} rejected: ${err.cause?.message ?? err.message}`);
     }
   });
 }
@@ -83,7 +84,7 @@ export function addFlagCommands(program: Command): void {
       if (opts.dashboard) req.dashboard = opts.dashboard;
       if (opts.alerts) req.alerts = opts.alerts;
       if (opts.runbook) req.runbook = opts.runbook;
-      await send(name, approveFlagUpdate, req, 'approved');
+      await send(name, approveFlagUpdate, req, 'approve', 'approved');
     });
   const simple: [string, Update, string, string][] = [
     ['advance', advanceFlagUpdate, 'advanced', 'next status now; or test again after a breach; or retry a failed driver'],
@@ -97,6 +98,6 @@ export function addFlagCommands(program: Command): void {
       .command(`${command} <flag>`)
       .description(description)
       .requiredOption('--reason <text>', 'why (recorded and notified)')
-      .action(async (name: string, opts: { reason: string }) => send(name, update, { by: operator(program.opts().as), reason: opts.reason }, verb));
+      .action(async (name: string, opts: { reason: string }) => send(name, update, { by: operator(program.opts().as), reason: opts.reason }, command, verb));
   }
 }

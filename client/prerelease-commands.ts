@@ -1,15 +1,17 @@
 /**
  * `trainyard deploy <service> --tag <tag> --env production` (Monitor's 1-click deploy of a
- * pre-release) and `trainyard revert <service> --pr <n>…` (stage-fixes). The deploy is the
- * pre-release's `deploy` update: its validator checks the QA gate and the operator's right, so the
- * UI and `temporal workflow update` follow the same rules. Reverts go straight to the forge.
+ * pre-release), `trainyard prerelease status|waive|ack-env|recheck <service> --tag <tag>` (the QA
+ * gate) and `trainyard revert <service> --pr <n>…` (stage-fixes). Each operator action is one of the
+ * pre-release's updates: their validators check the gate and the operator's right, so the UI and
+ * `temporal workflow update` follow the same rules. Reverts go straight to the forge.
  */
-import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { buildForge } from '../activities/registry.js';
 import { TrainyardError } from '../domain/errors.js';
 import { preReleaseId, prNumber } from '../domain/prerelease.js';
-import { deployUpdate, preReleaseStatusQuery } from '../workflows/prerelease-messages.js';
+import type { PreReleaseStatus } from '../domain/prerelease.js';
+import { acknowledgeEnvUpdate, deployUpdate, preReleaseStatusQuery, recheckUpdate, waiveUpdate } from '../workflows/prerelease-messages.js';
 import { operator, Rejected, withClient } from './cli-context.js';
 import { configPath, loadConfigFile } from './config-file.js';
 
@@ -19,16 +21,45 @@ function prArg(value: string, previous: number[] = []): number[] {
   return [...previous, n];
 }
 
+/** The pre-release's handle and status; an unknown one is rejected with how to list them. */
+async function preRelease(client: Client, service: string, tag: string, verb: string) {
+  const id = preReleaseId(service, tag);
+  const handle = client.workflow.getHandle(id);
+  try {
+    return { id, handle, status: await handle.query(preReleaseStatusQuery) };
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+    throw new Rejected(`${verb} rejected: there is no pre-release ${tag} of ${service} (${id}); pre-releases are listed with: temporal workflow list --query 'TrainyardService = "${service}"'`);
+  }
+}
+
+export function formatPreRelease(s: PreReleaseStatus): string {
+  const lines = [`${s.workflowId}: ${s.stage}${s.waitingFor ? ` (waiting for ${s.waitingFor})` : ''}`, `commit ${s.commit.slice(0, 12)}${s.previousTag ? `, since ${s.previousTag}` : ''}${s.releaseUrl ? `, ${s.releaseUrl}` : ''}`];
+  for (const pr of s.prs) {
+    const qa = pr.approved ? 'QA approved' : pr.waived ? `QA waived by ${pr.waived.by}` : 'QA not approved';
+    const env = pr.needsEnvVar ? (pr.envAcknowledged ? `, env var acknowledged by ${pr.envAcknowledged.by}` : ', env var change NOT acknowledged') : '';
+    lines.push(`  #${pr.number} ${pr.title}: ${qa}${env}`);
+  }
+  if (s.error) lines.push(`error: ${s.error}`);
+  return lines.join('\n');
+}
+
+/** Sends one of the gate's updates and prints the gate after it. */
+async function gateAction(service: string, tag: string, verb: string, send: (handle: WorkflowHandle) => Promise<PreReleaseStatus>): Promise<void> {
+  await withClient(async (client) => {
+    const { handle } = await preRelease(client, service, tag, verb);
+    try {
+      console.log(formatPreRelease(await send(handle)));
+    } catch (err) {
+      if (!(err instanceof WorkflowUpdateFailedError)) throw err;
+      throw new Rejected(`${verb} rejected: ${err.cause?.message ?? err.message}`);
+    }
+  });
+}
+
 async function deploy(service: string, tag: string, by: string, reason: string): Promise<void> {
   await withClient(async (client) => {
-    const id = preReleaseId(service, tag);
-    const handle = client.workflow.getHandle(id);
-    try {
-      await handle.query(preReleaseStatusQuery);
-    } catch (err) {
-      if (!(err instanceof WorkflowNotFoundError)) throw err;
-      throw new Rejected(`deploy rejected: there is no pre-release ${tag} of ${service} (${id}); pre-releases are listed with: temporal workflow list --query 'TrainyardService = "${service}"'`);
-    }
+    const { id, handle } = await preRelease(client, service, tag, 'deploy');
     try {
       const status = await handle.executeUpdate(deployUpdate, { args: [{ by, reason }] });
       console.log(`deploying ${tag} of ${service} to production (by ${by}: ${reason}); follow it with: temporal workflow query --workflow-id '${id}' --name status`);
@@ -68,6 +99,43 @@ export function addPreReleaseCommands(program: Command): void {
     .action(async (service: string, opts: { tag: string; reason: string }) => {
       await deploy(service, opts.tag, operator(program.opts().as), opts.reason);
     });
+  const gate = program.command('prerelease').description("a pre-release's QA gate (seed 004): status, waivers, env var acknowledgements");
+  gate
+    .command('status <service>')
+    .description('the gate: each pull request approved, waived or blocked, and what the pre-release waits for')
+    .requiredOption('--tag <tag>', 'the pre-release, e.g. 2024.09.01')
+    .option('--json', 'machine-readable output')
+    .action(async (service: string, opts: { tag: string; json?: boolean }) => {
+      await withClient(async (client) => {
+        const { status } = await preRelease(client, service, opts.tag, 'status');
+        console.log(opts.json ? JSON.stringify(status, null, 2) : formatPreRelease(status));
+      });
+    });
+  gate
+    .command('waive <service>')
+    .description('let a pull request through the QA gate without its approval label (promote right)')
+    .requiredOption('--tag <tag>', 'the pre-release')
+    .requiredOption('--pr <number>', 'the pull request')
+    .requiredOption('--reason <text>', 'why (recorded and notified)')
+    .action(async (service: string, opts: { tag: string; pr: string; reason: string }) =>
+      gateAction(service, opts.tag, 'waive', (h) => h.executeUpdate(waiveUpdate, { args: [{ by: operator(program.opts().as), reason: opts.reason, pr: opts.pr }] })),
+    );
+  gate
+    .command('ack-env <service>')
+    .description("an SRE's acknowledgement that a pull request's production environment variable change is done")
+    .requiredOption('--tag <tag>', 'the pre-release')
+    .requiredOption('--pr <number>', 'the pull request')
+    .requiredOption('--reason <text>', 'what was changed (recorded and notified)')
+    .action(async (service: string, opts: { tag: string; pr: string; reason: string }) =>
+      gateAction(service, opts.tag, 'ack-env', (h) => h.executeUpdate(acknowledgeEnvUpdate, { args: [{ by: operator(program.opts().as), reason: opts.reason, pr: opts.pr }] })),
+    );
+  gate
+    .command('recheck <service>')
+    .description("read the pull requests' labels again now")
+    .requiredOption('--tag <tag>', 'the pre-release')
+    .action(async (service: string, opts: { tag: string }) =>
+      gateAction(service, opts.tag, 'recheck', (h) => h.executeUpdate(recheckUpdate, { args: [{ by: operator(program.opts().as) }] })),
+    );
   program
     .command('revert <service>')
     .description('opens a revert pull request for each merged pull request (stage-fixes)')

@@ -53,6 +53,8 @@ export interface StageState {
   retryRequested: boolean;
   waitsFor: string;
   lastLook?: BranchLook & { at: number };
+  /** Why the last look at the branch failed, until one succeeds. */
+  lastError?: string;
 }
 
 export const HISTORY_LIMIT = 20;
@@ -140,6 +142,7 @@ export interface StageStatus {
   lastLook: (BranchLook & { at: number }) | null;
   lastPush: StageState['lastPush'] | null;
   pushesHeard: number;
+  lastError: string | null;
 }
 
 export function stageStatusOf(state: StageState, policy: StagePolicy | null): StageStatus {
@@ -152,5 +155,6 @@ export function stageStatusOf(state: StageState, policy: StagePolicy | null): St
     lastLook: state.lastLook ?? null,
     lastPush: state.lastPush ?? null,
     pushesHeard: state.pushesHeard,
+    lastError: state.lastError ?? null,
   };
 }

@@ -45,6 +45,22 @@ export interface WorkerOptions {
  */
 export const WORKER_TUNING = { maxHeartbeatThrottleInterval: '5 seconds' } as const;
 
+/**
+ * WORKER_TUNING plus the workflow cache's size from `TRAINYARD_MAX_CACHED_WORKFLOWS` when set. A
+ * cached workflow costs the worker about 0.6 MiB (docs/PERFORMANCE.md); the SDK's default size
+ * follows the heap limit. A smaller cache bounds memory; an evicted workflow replays its history
+ * on its next task.
+ */
+export function workerTuning(env: Record<string, string | undefined> = process.env): typeof WORKER_TUNING & { maxCachedWorkflows?: number } {
+  const raw = env.TRAINYARD_MAX_CACHED_WORKFLOWS?.trim();
+  if (!raw) return WORKER_TUNING;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 10 || n > 1_000_000) {
+    throw new TrainyardError('CONFIG_INVALID', `TRAINYARD_MAX_CACHED_WORKFLOWS must be a whole number from 10 to 1000000, got "${raw.slice(0, 40)}"`, 'Unset it for the SDK default (derived from the heap limit), or give a number of workflows.');
+  }
+  return { ...WORKER_TUNING, maxCachedWorkflows: n };
+}
+
 let runtimeInstalled = false;
 
 /** Keeps the SDK's own logging to warnings, so the operator's terminal stays readable. */
@@ -143,7 +159,7 @@ export async function createTrainyardWorker(options: WorkerOptions): Promise<Wor
         ...createStageActivities({ config: options.config, forge: (service) => drivers.forge(service), client }),
       },
       ...dataConverter,
-      ...WORKER_TUNING,
+      ...workerTuning(),
       ...(options.bundleAtStart ? { workflowsPath: bundleOptions().workflowsPath, bundlerOptions: { webpackConfigHook: bundleOptions().webpackConfigHook } } : { workflowBundle: { codePath: bundlePath } }),
       ...(options.identity ? { identity: options.identity } : {}),
     });

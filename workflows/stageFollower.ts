@@ -21,6 +21,7 @@ import {
   stageRetryProblem,
   shouldDeploy,
   stageStatusOf,
+  type BranchLook,
   type StageDeployment,
   type StagePolicy,
   type StageStart,
@@ -48,6 +49,16 @@ function failureMessage(err: unknown): string {
 }
 
 const short = (sha: string) => sha.slice(0, 12);
+
+/** The activity's result, or undefined when it failed for good (cancellation still ends the caller). */
+async function orUndefined<T>(activity: Promise<T>): Promise<T | undefined> {
+  try {
+    return await activity;
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    return undefined;
+  }
+}
 
 export async function stageFollower(start: StageStart): Promise<StageStatus> {
   const { service } = start;
@@ -109,8 +120,9 @@ export async function stageFollower(start: StageStart): Promise<StageStatus> {
     let done: StageDeployment | undefined;
     const ledgers = new LedgerLink({ service, tag: wanted }, id, {});
     await ledgers.withLock('staging', false, (why) => show(`the staging lock: ${why}`, 'waiting'), async (): Promise<DeploymentRecord[]> => {
-      // The lock may have taken a while (a freeze): deploy what is newest now.
-      const commit = (await look(p)).candidate ?? wanted;
+      // The lock may have taken a while (a freeze): deploy what is newest now (or, if the forge
+      // does not answer, what was asked for).
+      const commit = (await orUndefined(look(p)))?.candidate ?? wanted;
       const record = (outcome: StageDeployment['outcome'], summary: string): DeploymentRecord[] => {
         done = { commit, at: Date.now(), outcome, summary };
         return [{ tag: commit, commit, trainId: id, at: done.at, outcome, by }];
@@ -126,9 +138,12 @@ export async function stageFollower(start: StageStart): Promise<StageStatus> {
       }
       if (p.smoke) {
         show(`the smoke check of ${p.branch}@${short(commit)} in staging`, 'running');
-        const check = await longRunning.runCheck.executeWithOptions({ summary: `Smoke test ${p.branch}@${short(commit)} in staging` }, [
-          { service, check: 'smoke', environment: 'staging', tag: commit, commit, trainId: id },
-        ]);
+        const check = await longRunning.runCheck
+          .executeWithOptions({ summary: `Smoke test ${p.branch}@${short(commit)} in staging` }, [{ service, check: 'smoke', environment: 'staging', tag: commit, commit, trainId: id }])
+          .catch((err: unknown) => {
+            if (isCancellation(err)) throw err;
+            return { passed: false, summary: `the check could not run: ${failureMessage(err)}` };
+          });
         if (!check.passed) {
           await tell('check-failed', `Smoke check of ${p.branch}@${short(commit)} in staging failed: ${check.summary}`);
           return record('failed', `smoke check failed: ${check.summary}`);
@@ -140,14 +155,33 @@ export async function stageFollower(start: StageStart): Promise<StageStatus> {
     if (done) state = recordDeployment(state, done);
   };
 
-  if (!state.last) state = seedFromLedger(state, await looks.latestStagingDeployment.executeWithOptions({ summary: "Read staging's last deployment" }, [{ service }]));
+  /** Waits for a push (any) or `ms`; true when a push came. */
+  const pushOr = (ms: number) => {
+    const pushes = state.pushesHeard;
+    return condition(() => state.pushesHeard !== pushes, ms);
+  };
+
+  if (!state.last) state = seedFromLedger(state, (await orUndefined(looks.latestStagingDeployment.executeWithOptions({ summary: "Read staging's last deployment" }, [{ service }]))) ?? null);
   for (;;) {
-    policy = await looks.stagePolicy.executeWithOptions({ summary: 'Read the stageOnMerge settings' }, [{ service }]);
-    if (!policy) {
-      show('nothing: the service no longer has stageOnMerge in the config', 'ended');
-      return stageStatusOf(state, null);
+    let seen: BranchLook;
+    try {
+      policy = await looks.stagePolicy.executeWithOptions({ summary: 'Read the stageOnMerge settings' }, [{ service }]);
+      if (!policy) {
+        show('nothing: the service no longer has stageOnMerge in the config', 'ended');
+        return stageStatusOf(state, null);
+      }
+      seen = await look(policy);
+      state = { ...state, lastError: undefined };
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      // A forge down for longer than the look's retries, a branch that is gone: the follower waits, it does not end.
+      const why = failureMessage(err);
+      state = { ...state, lastError: why };
+      const retryMs = (policy?.pollMinutes ?? 5) * 60_000;
+      show(`the branch to be readable (${why}); looking again in ${Math.round(retryMs / 60_000)} min or at the next push`, 'waiting');
+      await pushOr(retryMs);
+      continue;
     }
-    const seen = await look(policy);
     const wanted = shouldDeploy(state, seen);
     if (wanted) {
       await deploy(policy, wanted);
@@ -161,8 +195,7 @@ export async function stageFollower(start: StageStart): Promise<StageStatus> {
     const waitMs = nextLookMs(policy, seen);
     const pending = seen.headState === 'pending' && seen.head !== seen.candidate;
     show(pending ? `CI of ${policy.branch}@${short(seen.head)} (looking again in ${Math.round(waitMs / 1000)} s)` : `a push to ${policy.branch} (or the next look in ${policy.pollMinutes} min)`, 'waiting');
-    const pushes = state.pushesHeard;
-    const heard = await condition(() => state.pushesHeard !== pushes, waitMs);
+    const heard = await pushOr(waitMs);
     if (heard && policy.quietSeconds > 0) {
       show(`${policy.quietSeconds} s without another push (a burst deploys once)`, 'waiting');
       let last = state.pushesHeard;

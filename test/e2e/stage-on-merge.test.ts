@@ -76,6 +76,13 @@ services:
       production:
         deploy: { kind: command, command: ["true"] }
     notify: [{ kind: log }]
+  docs:
+    forge: { kind: local-git, path: ${JSON.stringify(repo)} }
+    stageOnMerge: { branch: gh-pages, pollMinutes: 60 }
+    environments:
+      staging: { deploy: { kind: command, command: ["true"] } }
+      production: { deploy: { kind: command, command: ["true"] } }
+    notify: [{ kind: log }]
 `);
   client = stack.client;
   follower = client.workflow.getHandle(stageFollowerId('monitor'));
@@ -83,6 +90,7 @@ services:
 
 afterAll(async () => {
   await follower?.terminate('test over').catch(() => undefined);
+  await client?.workflow.getHandle(stageFollowerId('docs')).terminate('test over').catch(() => undefined);
   await stack?.stop();
   rmSync(work, { recursive: true, force: true });
 });
@@ -91,9 +99,9 @@ describe('stage on every merge', () => {
   it('deploys the newest green commit to staging: at start, after CI turns green, and once per burst', { timeout: 120_000 }, async () => {
     const a = await merge('feat: breach alerts (#1)');
     const { config } = loadConfigFile(join(stack.dir, 'trainyard.yaml'));
-    expect(await ensureStageFollowers(client, config)).toEqual(['stage/monitor']);
-    // Started again (a worker restart): the same follower, not a second one.
-    expect(await ensureStageFollowers(client, config)).toEqual(['stage/monitor']);
+    expect(await ensureStageFollowers(client, config)).toEqual(['stage/monitor', 'stage/docs']);
+    // Started again (a worker restart): the same followers, not second ones.
+    expect(await ensureStageFollowers(client, config)).toEqual(['stage/monitor', 'stage/docs']);
     await until('A verified', (s) => s.last?.commit === a && s.last.outcome === 'verified');
     expect(deploys()).toEqual([a]);
 
@@ -138,6 +146,19 @@ describe('stage on every merge', () => {
     };
     for (let i = 0; i < 40 && !(await listed()).includes('stage/monitor'); i++) await new Promise((r) => setTimeout(r, 250));
     expect(await listed()).toContain('stage/monitor');
+  });
+
+  it('a branch it cannot read makes the follower wait and say why; it does not end', { timeout: 60_000 }, async () => {
+    const docs = client.workflow.getHandle(stageFollowerId('docs'));
+    const deadline = Date.now() + 30_000;
+    let status = await docs.query(stageStatusQuery);
+    while (!status.lastError && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      status = await docs.query(stageStatusQuery);
+    }
+    expect(status.lastError).toMatch(/gh-pages/);
+    expect(status.waitsFor).toMatch(/^the branch to be readable \(.*gh-pages.*\); looking again in 60 min or at the next push$/);
+    expect((await docs.describe()).status.name).toBe('RUNNING');
   });
 
   it('a failed smoke check is not retried until an operator with the right asks', { timeout: 120_000 }, async () => {
