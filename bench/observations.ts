@@ -40,7 +40,7 @@ function scale(r: BenchResults): string[] {
   return [
     `**Memory.** Held trains cost the worker about ${Math.round(perWorkflow)} KiB of RSS per cached workflow (on average over trains and their ledgers). ` +
       `The SDK's default cache (${s.cache.maxCachedWorkflows} workflows, derived from the heap limit) ${capped ? `was full with ${s.cache.runningWorkflows} workflows running, so RSS stopped growing only because the cache evicts (evicted workflows replay their history on their next task)` : 'was not full'}. ` +
-      `At this cost per workflow, 1.5 GB holds about ${fits} cached workflows: \`maxCachedWorkflows\` in the worker's tuning can bound the RSS there, at the cost of replays, and a smaller cost per workflow (see the notes on zod) raises that number.`,
+      `At this cost per workflow, 1.5 GB holds about ${fits} cached workflows. \`TRAINYARD_MAX_CACHED_WORKFLOWS\` bounds the cache at the cost of replays of evicted workflows; RSS does not follow it one for one (V8 gives memory back lazily), so measure a bound with \`TRAINYARD_MAX_CACHED_WORKFLOWS=<n> npm run bench -- --only scale\`.`,
     `**Promotion at scale.** All ${s.trains} production deploys started ${round(s.allInProductionSeconds)} s after the first promote, ${x2(s.allInProductionSeconds / s.baseline.hops.allReactedSeconds)} the time of ${s.trains} bare train/ledger pairs doing the same hops ` +
       `and ${x2(s.allInProductionSeconds / s.baseline.bare.allReactedSeconds)} that of ${s.trains} bare workflows. Each train's promote costs about ${round(s.workflowTasks.promotion / s.trains, 1)} workflow tasks (train and ledger); on a shared two-core machine the worker runs ${Math.round(s.workflowTasksPerSecond.promotion)} of them a second.`,
   ];

@@ -5,15 +5,15 @@
  * in a real git repository. One flag goes all the way to Mandatory; another breaches in staging and
  * is switched off there by the rollout itself.
  */
-import { execFileSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalGitForge } from '../../activities/forge/local-git.js';
 import type { FlagState } from '../../domain/flag-rollout.js';
 import { startDevStack, type DevStack } from '../helpers/dev-stack.js';
+import { gitWork } from '../helpers/git-work.js';
 
 let stack: DevStack;
 let prometheus: Server;
@@ -23,7 +23,6 @@ let repo: string;
 const errorRate: Record<string, number> = {};
 const queries: string[] = [];
 
-const git = (...args: string[]) => execFileSync('git', args, { cwd: repo, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 'Dev', GIT_AUTHOR_EMAIL: 'dev@test.invalid', GIT_COMMITTER_NAME: 'Dev', GIT_COMMITTER_EMAIL: 'dev@test.invalid' } }).trim();
 const flagFile = (flag: string, env: string) => {
   try {
     return readFileSync(join(work, 'flags', `${flag}-${env}`), 'utf8').trim();
@@ -69,14 +68,8 @@ function flagYaml(flag: string): string {
 }
 
 beforeAll(async () => {
-  work = join(process.env.TMPDIR ?? '/tmp', `trainyard-flags-${process.pid}-${Date.now()}`);
-  repo = join(work, 'repo');
-  mkdirSync(join(repo, 'config'), { recursive: true });
+  ({ work, repo } = gitWork('flags', { 'config/feature_flags.yml': 'new_blame: default_off\nbreaching_cache: default_off\nother_flag: default_on\n' }));
   mkdirSync(join(work, 'flags'));
-  git('init', '-q', '-b', 'main');
-  writeFileSync(join(repo, 'config', 'feature_flags.yml'), 'new_blame: default_off\nbreaching_cache: default_off\nother_flag: default_on\n');
-  git('add', '-A');
-  git('commit', '-q', '-m', 'flags');
   prometheus = createServer((req, res) => {
     const query = new URL(req.url ?? '/', 'http://x').searchParams.get('query') ?? '';
     queries.push(query);

@@ -4,20 +4,19 @@
  * them), the pre-release cut with its notes, the QA gate held until a waiver and an SRE's
  * acknowledgement, the 1-click production deploy by a release manager, the release marked latest.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalGitForge } from '../../activities/forge/local-git.js';
 import { preReleaseCutId, type PreReleaseStatus } from '../../domain/prerelease.js';
 import { startDevStack, type DevStack } from '../helpers/dev-stack.js';
+import { gitWork } from '../helpers/git-work.js';
 
 let stack: DevStack;
 let work: string;
 let repo: string;
 let forge: LocalGitForge;
-
-const git = (...args: string[]) => execFileSync('git', args, { cwd: repo, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 'Dev', GIT_AUTHOR_EMAIL: 'dev@test.invalid', GIT_COMMITTER_NAME: 'Dev', GIT_COMMITTER_EMAIL: 'dev@test.invalid' } }).trim();
+let git: (...args: string[]) => string;
 
 /** A pull request as a developer makes it: a branch with a commit, opened against main, labelled, merged. */
 async function mergedPr(branch: string, title: string, labels: string[]): Promise<number> {
@@ -39,13 +38,7 @@ async function cli(args: string[], code = 0): Promise<string> {
 }
 
 beforeAll(async () => {
-  work = join(process.env.TMPDIR ?? '/tmp', `trainyard-prerelease-${process.pid}-${Date.now()}`);
-  repo = join(work, 'repo');
-  mkdirSync(repo, { recursive: true });
-  git('init', '-q', '-b', 'main');
-  writeFileSync(join(repo, 'README.md'), 'monitor\n');
-  git('add', '-A');
-  git('commit', '-q', '-m', 'initial');
+  ({ work, repo, git } = gitWork('prerelease'));
   forge = new LocalGitForge(repo, 'main');
   stack = await startDevStack(`
 services:

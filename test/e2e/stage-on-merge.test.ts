@@ -5,8 +5,7 @@
  * records every deploy in the staging ledger, does not retry a failed commit until an operator with
  * the right asks, and waits behind a staging freeze to deploy what is newest when it lifts.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +18,7 @@ import { freezeUpdate, ledgerQuery, unfreezeUpdate } from '../../workflows/ledge
 import { STAGE_WORKFLOW, stagePushSignal, stageRetryUpdate, stageStatusQuery } from '../../workflows/stage-messages.js';
 import { recordHistory } from '../helpers/histories.js';
 import { startDevStack, type DevStack } from '../helpers/dev-stack.js';
+import { gitWork } from '../helpers/git-work.js';
 import { rejection } from '../helpers/train-harness.js';
 
 let stack: DevStack;
@@ -26,8 +26,7 @@ let client: Client;
 let follower: WorkflowHandle;
 let work: string;
 let repo: string;
-
-const git = (...args: string[]) => execFileSync('git', args, { cwd: repo, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 'Dev', GIT_AUTHOR_EMAIL: 'dev@test.invalid', GIT_COMMITTER_NAME: 'Dev', GIT_COMMITTER_EMAIL: 'dev@test.invalid' } }).trim();
+let git: (...args: string[]) => string;
 
 /** A merge to main: a new commit, its CI state as the CI system reports it. */
 async function merge(title: string, ci: 'success' | 'pending' | 'failure' = 'success'): Promise<string> {
@@ -55,13 +54,7 @@ async function until(what: string, done: (s: StageStatus) => boolean, timeoutMs 
 const push = (sha: string) => follower.signal(stagePushSignal, { sha, by: 'octocat' });
 
 beforeAll(async () => {
-  work = join(process.env.TMPDIR ?? '/tmp', `trainyard-stage-${process.pid}-${Date.now()}`);
-  repo = join(work, 'repo');
-  mkdirSync(repo, { recursive: true });
-  git('init', '-q', '-b', 'main');
-  writeFileSync(join(repo, 'README.md'), 'monitor\n');
-  git('add', '-A');
-  git('commit', '-q', '-m', 'initial');
+  ({ work, repo, git } = gitWork('stage'));
   const env = `env: { WORK: ${JSON.stringify(work)} }`;
   stack = await startDevStack(`
 services:
