@@ -74,6 +74,11 @@ export function buildForge(config: ForgeConfig, baseDir: string, environment: En
   }
 }
 
+/** Notifiers from their config entries (a service's `notify`, a version bump's `notify`/`teamNotify`). */
+export function buildNotifiers(configs: NotifierConfig[], baseDir: string, log: (line: string) => void, environment: Environment = process.env): Notifier[] {
+  return configs.map((c) => buildNotifier(c, baseDir, log, environment));
+}
+
 function buildNotifier(config: NotifierConfig, baseDir: string, log: (line: string) => void, environment: Environment): Notifier {
   switch (config.kind) {
     case 'log':

@@ -274,7 +274,7 @@ export const configSchema = z.strictObject({
   /** Feature-flag rollouts (seed 001), by flag name: `flag/<name>` workflows. */
   flags: flagsConfigSchema.default({}),
   /** Version-bump merge requests (seed 000): a component's latest green commit pinned in a consumer. */
-  versionBumps: z.array(versionBumpSchema(forge)).default([]),
+  versionBumps: z.array(versionBumpSchema(forge, notifier)).default([]),
   /** Preview environments per pull request (seed 004), by service. */
   previews: previewsConfigSchema.optional(),
   /** The receiver of GitHub / GitLab webhooks (`trainyard webhooks`). */

@@ -9,7 +9,7 @@ import type { BumpPlan } from './version-bump.js';
 const name = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lowercase letters, digits, - and _ (a workflow id part)');
 const label = z.string().min(1).max(100);
 
-export function versionBumpSchema<F extends z.ZodType>(forge: F) {
+export function versionBumpSchema<F extends z.ZodType, N extends z.ZodType>(forge: F, notifier: N) {
   return z
     .strictObject({
       /** The component whose version is bumped, e.g. gitaly. */
@@ -37,14 +37,18 @@ export function versionBumpSchema<F extends z.ZodType>(forge: F) {
       greenCheckMinutes: z.number().min(1).max(24 * 60).default(60),
       staleHours: z.number().min(1).max(24 * 30).default(24),
       operators: z.array(z.string().min(1).max(100)).optional(),
+      /** Where progress notes go (request opened, merged, waiting); none: the worker's log. */
+      notify: z.array(notifier).default([]),
+      /** Where notes for the component's team go (a regression with its failing job); default: `notify`. */
+      teamNotify: z.array(notifier).optional(),
     })
     .refine((b) => b.component !== b.consumer, 'component and consumer must differ');
 }
 
 /** The fragment without a forge schema: forges typed `unknown` until the real union is mounted. */
-export const versionBumpsSchema = z.array(versionBumpSchema(z.unknown())).default([]);
+export const versionBumpsSchema = z.array(versionBumpSchema(z.unknown(), z.unknown())).default([]);
 
-export type VersionBumpConfig = z.output<ReturnType<typeof versionBumpSchema<z.ZodUnknown>>>;
+export type VersionBumpConfig = z.output<ReturnType<typeof versionBumpSchema<z.ZodUnknown, z.ZodUnknown>>>;
 
 /** The workflow's plan from one config entry (defaults for the names the seed uses). */
 export function planOfBump(c: VersionBumpConfig): BumpPlan {

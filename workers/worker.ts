@@ -11,11 +11,11 @@ import { createPreviewActivities, previewDrivers } from '../activities/preview.j
 import { createVersionBumpActivities, type VersionBumpDeps } from '../activities/version-bump.js';
 import { createFlagActivities } from '../activities/flag-rollout.js';
 import { createStageActivities } from '../activities/stage.js';
-import { buildForge } from '../activities/registry.js';
+import { buildForge, buildNotifiers, createDrivers } from '../activities/registry.js';
 import { LogNotifier } from '../activities/notify/log.js';
-import type { ForgeConfig } from '../domain/config.js';
+import type { Notifier } from '../activities/notify/notifier.js';
+import type { ForgeConfig, NotifierConfig } from '../domain/config.js';
 import type { Forge } from '../activities/forge/forge.js';
-import { createDrivers } from '../activities/registry.js';
 import { TrainyardError } from '../domain/errors.js';
 import type { TrainyardConfig } from '../domain/config.js';
 import { bundleOptions, prebuiltBundlePath } from './bundle.js';
@@ -94,10 +94,12 @@ async function callbackReceiver(options: WorkerOptions, client: Client) {
 }
 
 /**
- * Version bumps name their component's and consumer's forges in the config; progress and team notes
- * go to the worker's log (per-team Slack routing of bump notes is not wired yet).
+ * Version bumps name their component's and consumer's forges in the config. Progress notes go to
+ * the bump's `notify` (none: the worker's log), notes for the component's team to `teamNotify`
+ * (default: `notify`). When some notifiers fail the others' notes stand; when all fail the activity
+ * fails and is retried.
  */
-function versionBumpDeps(options: WorkerOptions): VersionBumpDeps {
+export function versionBumpDeps(options: Pick<WorkerOptions, 'config' | 'baseDir' | 'log'>): VersionBumpDeps {
   const forges = new Map<string, Forge>();
   const configs = new Map<string, ForgeConfig>();
   for (const b of options.config.versionBumps) {
@@ -105,6 +107,12 @@ function versionBumpDeps(options: WorkerOptions): VersionBumpDeps {
     configs.set(b.consumer, b.consumerForge);
   }
   const log = new LogNotifier(options.log);
+  const routes = new Map<string, { progress: Notifier[]; team: Notifier[] }>();
+  for (const b of options.config.versionBumps) {
+    const build = (list: unknown[]) => buildNotifiers(list as NotifierConfig[], options.baseDir, options.log ?? console.log);
+    const progress = b.notify.length > 0 ? build(b.notify) : [log];
+    routes.set(`${b.component}→${b.consumer}`, { progress, team: b.teamNotify && b.teamNotify.length > 0 ? build(b.teamNotify) : progress });
+  }
   return {
     forgeFor(name) {
       let forge = forges.get(name);
@@ -116,7 +124,15 @@ function versionBumpDeps(options: WorkerOptions): VersionBumpDeps {
       }
       return forge;
     },
-    notify: (note) => log.send({ service: note.consumer, trainId: note.bumpId, event: 'operator-action', text: `${note.audience === 'team' ? `[${note.component} team] ` : ''}${note.event}: ${note.text}`, ...(note.link ? { link: note.link } : {}) }),
+    async notify(note) {
+      const route = routes.get(`${note.component}→${note.consumer}`);
+      const targets = (note.audience === 'team' ? route?.team : route?.progress) ?? [log];
+      const message = { service: note.consumer, trainId: note.bumpId, event: 'operator-action' as const, text: `${note.audience === 'team' ? `[${note.component} team] ` : ''}${note.event}: ${note.text}`, ...(note.link ? { link: note.link } : {}) };
+      const results = await Promise.allSettled(targets.map((n) => n.send(message)));
+      const failed = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : []));
+      if (failed.length === targets.length && failed[0]) throw failed[0];
+      for (const err of failed) (options.log ?? console.log)(`bump note to one notifier failed (the others were sent): ${err.message}`);
+    },
   };
 }
 
