@@ -15,6 +15,7 @@ import { readVersion } from './checks/http.js';
 import { changelogPublisher } from './changelog.js';
 import { ledgerSignaller, rollbackStarter, schedulePauser, trainSuperseder, workflowWatcher } from './ledger.js';
 import type { Drivers } from './registry.js';
+import type { DeployContext } from './deploy/deployer.js';
 import { runDeploy, type CallbackWaits } from './deploy/webhook.js';
 import type { Notifier } from './notify/notifier.js';
 import type { TrainActivities } from './types.js';
@@ -56,21 +57,37 @@ export function translated<T extends object>(activities: T): T {
   return wrapped as T;
 }
 
+/** How often a long-running step heartbeats by itself, whatever its driver does (15 s is the least timeout). */
+export const KEEPALIVE_MS = 5_000;
+
 /**
- * Heartbeats may carry details (a pipeline driver records the run it started); a resumed attempt
- * gets them back as `resumeFrom`. A command deployer records nothing: it re-runs its command, which
- * must be idempotent.
+ * Runs a long step (deploy, check) with its driver context. Heartbeats may carry details (a
+ * pipeline driver records the run it started); a resumed attempt gets them back as `resumeFrom`.
+ * Besides the driver's own heartbeats, the step heartbeats every KEEPALIVE_MS with the last details,
+ * so a driver that waits longer than the heartbeat timeout between its own (a pipeline polled every
+ * few minutes, a merge request waited for) is not taken for a dead worker. A command deployer
+ * records nothing: it re-runs its command, which must be idempotent.
  */
-function activityContext() {
+async function withActivityContext<T>(run: (ctx: DeployContext) => Promise<T>): Promise<T> {
   const ctx = Context.current();
   const resumeFrom: unknown = ctx.info.heartbeatDetails;
-  return {
-    signal: ctx.cancellationSignal,
-    heartbeat: (details?: unknown) => ctx.heartbeat(details),
-    attempt: ctx.info.attempt,
-    firstScheduledAt: ctx.info.scheduledTimestampMs,
-    ...(resumeFrom === undefined ? {} : { resumeFrom }),
+  let last: unknown = resumeFrom;
+  const heartbeat = (details?: unknown) => {
+    if (details !== undefined) last = details;
+    ctx.heartbeat(last);
   };
+  const keepAlive = setInterval(() => ctx.heartbeat(last), KEEPALIVE_MS);
+  try {
+    return await run({
+      signal: ctx.cancellationSignal,
+      heartbeat,
+      attempt: ctx.info.attempt,
+      firstScheduledAt: ctx.info.scheduledTimestampMs,
+      ...(resumeFrom === undefined ? {} : { resumeFrom }),
+    });
+  } finally {
+    clearInterval(keepAlive);
+  }
 }
 
 export function trainPolicyOf(config: TrainyardConfig, service: string): TrainPolicy {
@@ -89,6 +106,7 @@ export function trainPolicyOf(config: TrainyardConfig, service: string): TrainPo
   if (s.operators) policy.operators = s.operators;
   if (s.e2eAt) policy.e2eAt = s.e2eAt;
   if (config.temporal.uiUrl) policy.uiUrl = config.temporal.uiUrl;
+  if (s.heartbeatSeconds) policy.heartbeatSeconds = s.heartbeatSeconds;
   return policy;
 }
 
@@ -119,7 +137,7 @@ export function createActivities({ config, drivers, client, callbacks }: Activit
     publishChangelog: changelogPublisher(client, drivers),
     supersedeTrain: trainSuperseder(client),
     workflowRunning: workflowWatcher(client),
-    startRollback: rollbackStarter(client, config.temporal.taskQueue),
+    startRollback: rollbackStarter(client, config.temporal.taskQueue, (service) => config.services[service]?.heartbeatSeconds),
     pauseCutSchedule: schedulePauser(client),
     async trainPolicy({ service }) {
       return trainPolicyOf(config, service);
@@ -140,12 +158,12 @@ export function createActivities({ config, drivers, client, callbacks }: Activit
       return drivers.forge(service).createTag(tag, commit, message);
     },
     async deploy(req) {
-      return runDeploy(drivers.deployer(req.service, req.environment), req, activityContext(), callbacks);
+      return withActivityContext((ctx) => runDeploy(drivers.deployer(req.service, req.environment), req, ctx, callbacks));
     },
     async runCheck(req) {
       const check = drivers.check(req.service, req.check, req.environment);
       if (!check) return { passed: true, summary: `no ${req.check} check configured` };
-      return check.run(req, activityContext());
+      return withActivityContext((ctx) => check.run(req, ctx));
     },
     async readDeployedVersion({ service, environment }) {
       const url = drivers.versionUrl(service, environment);

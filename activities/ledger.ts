@@ -88,13 +88,14 @@ export function schedulePauser(client: Client) {
  * Starts an environment's rollback workflow. The id names the target, and an existing run of it is
  * used rather than failed, so a retried activity (or a second operator) never starts two.
  */
-export function rollbackStarter(client: Client, taskQueue: string) {
+export function rollbackStarter(client: Client, taskQueue: string, heartbeatSecondsOf: (service: string) => number | undefined = () => undefined) {
   return async function startRollback(req: RollbackStart): Promise<string> {
     const workflowId = rollbackId(req.service, req.environment, req.tag);
+    const heartbeatSeconds = heartbeatSecondsOf(req.service);
     await client.workflow.start('rollbackEnvironment', {
       workflowId,
       taskQueue,
-      args: [req],
+      args: [heartbeatSeconds ? { ...req, heartbeatSeconds } : req],
       workflowIdConflictPolicy: 'USE_EXISTING',
       typedSearchAttributes: [
         { key: SERVICE, value: req.service },

@@ -51,6 +51,7 @@ export function preReleasePolicyOf(config: TrainyardConfig, service: string): Pr
     timeZone: s.release.timeZone,
     smoke: s.environments.production.smoke !== undefined,
     ...(s.operators ? { operators: s.operators } : {}),
+    ...(s.heartbeatSeconds ? { heartbeatSeconds: s.heartbeatSeconds } : {}),
   };
 }
 

@@ -35,6 +35,7 @@ export function stagePolicyOf(config: TrainyardConfig, service: string, defaultB
     pendingPollSeconds: follow.pendingPollSeconds,
     smoke: s.environments.staging.smoke !== undefined,
     ...(s.operators ? { operators: s.operators } : {}),
+    ...(s.heartbeatSeconds ? { heartbeatSeconds: s.heartbeatSeconds } : {}),
   };
 }
 

@@ -64,6 +64,8 @@ export interface RollbackStart {
   commit: string;
   by: string;
   reason: string;
+  /** Heartbeat timeout of the rollback's deploy and smoke check (the service's `heartbeatSeconds`). */
+  heartbeatSeconds?: number;
 }
 
 export interface TrainActivities {

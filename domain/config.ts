@@ -253,6 +253,12 @@ const service = z.strictObject({
   notify: z.array(notifier).default([{ kind: 'log' }]),
   /** Daily pre-releases with a QA gate and a 1-click production deploy (seed 004). */
   prerelease: preReleaseConfigSchema.optional(),
+  /**
+   * Heartbeat timeout of this service's deploys and checks: a worker that dies mid-step is noticed
+   * this long after its last heartbeat, and the step resumes on another worker (steps heartbeat
+   * every 5 s). Default 60.
+   */
+  heartbeatSeconds: z.number().int().min(15).max(600).optional(),
   /** Every green commit of a branch goes to staging (`stage/<service>`, seed 004). */
   stageOnMerge: stageOnMergeSchema.optional(),
 }).superRefine((s, ctx) => {

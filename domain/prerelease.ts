@@ -38,6 +38,8 @@ export interface PreReleasePolicy {
   operators?: { name: string; rights: Right[] }[];
   /** Whether production has a smoke (post-deploy sanity / error-rate) check. */
   smoke: boolean;
+  /** Heartbeat timeout of the deploy and sanity check (the service's `heartbeatSeconds`). */
+  heartbeatSeconds?: number;
 }
 
 /** Workflow ids: a pre-release per tag; one cut per service at a time. */

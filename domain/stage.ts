@@ -22,6 +22,8 @@ export interface StagePolicy {
   smoke: boolean;
   /** Who may act on the service (absent: anyone). */
   operators?: { name: string; rights: Right[] }[];
+  /** Heartbeat timeout of the deploy and smoke check (the service's `heartbeatSeconds`). */
+  heartbeatSeconds?: number;
 }
 
 /** The branch as the follower sees it: its head, the head's CI state, and the commit to deploy. */

@@ -23,6 +23,8 @@ export interface TrainPolicy {
   smoke: Record<EnvironmentName, boolean>;
   /** Base URL of the Temporal Web UI, for links. */
   uiUrl?: string;
+  /** Heartbeat timeout of deploys and checks (default: the proxy's 1 minute). */
+  heartbeatSeconds?: number;
 }
 
 export interface TrainInput {

@@ -27,6 +27,14 @@ export const longRunning = proxyActivities<TrainActivities>({
 });
 
 /**
+ * Call-site options of a long-running step: its summary (the UI's timeline) and, when the service
+ * sets one, its heartbeat timeout. Old trains without the setting keep the proxy's default.
+ */
+export function step(summary: string, heartbeatSeconds?: number): { summary: string; heartbeatTimeout?: string } {
+  return heartbeatSeconds ? { summary, heartbeatTimeout: `${heartbeatSeconds}s` } : { summary };
+}
+
+/**
  * Notifications: local activities (one history event each instead of three; a train sends a dozen),
  * three quick tries (a local activity's retries hold the train's workflow task, so a notifier that
  * is down must cost seconds, not a minute); the caller swallows the final failure. Drivers retry

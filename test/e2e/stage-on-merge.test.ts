@@ -62,6 +62,7 @@ services:
     forge: { kind: local-git, path: ${JSON.stringify(repo)} }
     operators: [{ name: rm, rights: [promote, freeze] }, { name: intern, rights: [freeze] }]
     stageOnMerge: { quietSeconds: 2, pollMinutes: 60, pendingPollSeconds: 5 }
+    heartbeatSeconds: 20
     environments:
       staging:
         deploy: { kind: command, command: [sh, -c, 'echo "$TRAINYARD_COMMIT" >> "$WORK/deploys.log"'], ${env} }
@@ -130,6 +131,15 @@ describe('stage on every merge', () => {
       [burst[2], 'verified'],
     ]);
     expect(ledger.holder).toBeUndefined();
+
+    // The service's heartbeatSeconds is the deploy's and the smoke check's heartbeat timeout.
+    const history = await follower.fetchHistory();
+    const timeouts = (history.events ?? []).flatMap((e) => {
+      const a = e.activityTaskScheduledEventAttributes;
+      return a && ['deploy', 'runCheck'].includes(a.activityType?.name ?? '') ? [Number(a.heartbeatTimeout?.seconds ?? 0)] : [];
+    });
+    expect(timeouts.length).toBeGreaterThanOrEqual(6);
+    expect(new Set(timeouts)).toEqual(new Set([20]));
 
     // Findable beside the service's trains in the UI and `temporal workflow list`.
     const listed = async () => {

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { loadConfigFile } from '../../client/config-file.js';
 import { configJsonSchema, parseConfig } from '../../domain/config.js';
 import { TrainyardError } from '../../domain/errors.js';
+import { trainPolicyOf } from '../../activities/index.js';
+import { step } from '../../workflows/activity-options.js';
 
 const fixture = (name: string) => join(import.meta.dirname, '..', 'fixtures', 'config', name);
 
@@ -120,6 +122,22 @@ describe('config', () => {
     if (!both.ok) expect(both.problems).toEqual([expect.objectContaining({ path: 'services.monitor.stageOnMerge', message: expect.stringContaining('cannot be combined with cut') })]);
     const bad = parseConfig(service({ stageOnMerge: { pollMinutes: 0, lookback: 'all' } }));
     expect(!bad.ok && bad.problems.map((p) => p.path).sort()).toEqual(['services.monitor.stageOnMerge.lookback', 'services.monitor.stageOnMerge.pollMinutes']);
+  });
+
+  it('heartbeatSeconds: at least 15 (steps heartbeat every 5 s), carried to the train as the steps\' heartbeat timeout', () => {
+    const service = (heartbeatSeconds?: number) => ({
+      services: { api: { forge: { kind: 'local-git', path: 'repo' }, ...(heartbeatSeconds ? { heartbeatSeconds } : {}), environments: { staging: { deploy: { kind: 'command', command: ['true'] } }, production: { deploy: { kind: 'command', command: ['true'] } } } } },
+    });
+    const bad = parseConfig(service(10));
+    expect(!bad.ok && bad.problems.map((p) => p.path)).toEqual(['services.api.heartbeatSeconds']);
+    const ok = parseConfig(service(20));
+    if (!ok.ok) throw new Error('rejected');
+    expect(trainPolicyOf(ok.config, 'api').heartbeatSeconds).toBe(20);
+    expect(step('Deploy', 20)).toEqual({ summary: 'Deploy', heartbeatTimeout: '20s' });
+    // Without the setting (and for trains started before it existed) the proxy's default stays.
+    const plain = parseConfig(service());
+    expect(plain.ok && trainPolicyOf(plain.config, 'api').heartbeatSeconds).toBeUndefined();
+    expect(step('Deploy', undefined)).toEqual({ summary: 'Deploy' });
   });
 
   it('keeps docs/trainyard.schema.json in step with the schema (regenerate: trainyard config schema)', () => {
