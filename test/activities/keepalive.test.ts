@@ -37,7 +37,7 @@ describe('long steps keep heartbeating', () => {
     const beats: { at: number; details: unknown }[] = [];
     env.on('heartbeat', (details: unknown) => beats.push({ at: Date.now(), details }));
     const started = Date.now();
-    const running = env.run(activities.deploy, { service: 'api', environment: 'staging', tag: github.defaultBranch, commit: '', trainId: 'train/api/x' }).catch((err: unknown) => err);
+    const running = env.run(activities.deploy, { service: 'api', environment: 'staging' as const, tag: github.defaultBranch, commit: '', trainId: 'train/api/x' }).catch((err: unknown) => err);
     await new Promise((r) => setTimeout(r, 11_000));
     env.cancel();
     await running;
