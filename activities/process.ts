@@ -3,6 +3,7 @@
  * bounded tail of its output for error messages.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { TrainyardError } from '../domain/errors.js';
 
 export interface RunOptions {
@@ -14,6 +15,8 @@ export interface RunOptions {
   /** Called every `heartbeatMs` while the program runs. */
   onTick?: () => void;
   heartbeatMs?: number;
+  /** Called once the program runs, with its process id (= its process group id). */
+  onStart?: (pid: number) => void;
 }
 
 export interface RunResult {
@@ -66,6 +69,7 @@ export async function runCommand(argv: readonly string[], options: RunOptions): 
     killGroup();
   }, options.timeoutMs);
   const ticker = options.onTick ? setInterval(options.onTick, options.heartbeatMs ?? 5_000) : undefined;
+  if (child.pid !== undefined) options.onStart?.(child.pid);
   options.signal?.addEventListener('abort', killGroup, { once: true });
 
   try {
@@ -82,4 +86,42 @@ export async function runCommand(argv: readonly string[], options: RunOptions): 
     if (ticker) clearInterval(ticker);
     options.signal?.removeEventListener('abort', killGroup);
   }
+}
+
+/**
+ * When a process started, in clock ticks since boot (Linux `/proc/<pid>/stat`, field 22): with the
+ * pid it names one process, not a later one that reused the pid. Undefined when it has ended (a
+ * zombie included) or where there is no /proc.
+ */
+export function processStartTicks(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The name (field 2) is in parentheses and may hold spaces: count fields after its ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // A zombie (Z) or dead (X) process has ended; only its parent has not collected it yet.
+    if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
+    return fields[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the process `pid` that started at `startTicks` still runs. */
+export function stillRunning(pid: number, startTicks: string): boolean {
+  return processStartTicks(pid) === startTicks;
+}
+
+/** Stops a process group: SIGTERM, then SIGKILL after `graceMs` if it is still there. */
+export async function stopGroup(pid: number, graceMs = 5_000): Promise<void> {
+  const signal = (s: NodeJS.Signals) => {
+    try {
+      process.kill(-pid, s);
+    } catch {
+      /* already gone */
+    }
+  };
+  signal('SIGTERM');
+  const until = Date.now() + graceMs;
+  while (Date.now() < until && processStartTicks(pid) !== undefined) await new Promise((r) => setTimeout(r, 100));
+  signal('SIGKILL');
 }

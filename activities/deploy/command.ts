@@ -1,8 +1,14 @@
-/** `command` deployer: runs a program with the tag, commit, environment and train id in its environment. */
+/**
+ * `command` deployer: runs a program with the tag, commit, environment and train id in its
+ * environment. Its heartbeats record the program's process (host, pid, start time), so an attempt
+ * after a worker died on the same host waits for the orphaned program to finish (or stops it once
+ * its timeout has passed) before running the program again: the two never run at once.
+ */
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { TrainyardError } from '../../domain/errors.js';
 import type { CommandDriverConfig } from '../../domain/config.js';
-import { describeExit, runCommand } from '../process.js';
+import { describeExit, processStartTicks, runCommand, stillRunning, stopGroup } from '../process.js';
 import type { DeployRequest } from '../types.js';
 import type { DeployContext, Deployer } from './deployer.js';
 
@@ -16,6 +22,16 @@ export function trainEnv(req: { service: string; environment: string; tag: strin
   };
 }
 
+/** What a command deployer's heartbeats record: the program it runs. */
+interface ProcessProgress {
+  process: { host: string; pid: number; start: string; startedAt: number };
+}
+
+function orphanOf(resumeFrom: unknown): ProcessProgress['process'] | undefined {
+  const p = (resumeFrom as Partial<ProcessProgress> | undefined)?.process;
+  return p && typeof p.host === 'string' && Number.isInteger(p.pid) && typeof p.start === 'string' && typeof p.startedAt === 'number' ? p : undefined;
+}
+
 export class CommandDeployer implements Deployer {
   constructor(
     private readonly config: CommandDriverConfig,
@@ -23,12 +39,17 @@ export class CommandDeployer implements Deployer {
   ) {}
 
   async deploy(req: DeployRequest, ctx: DeployContext): Promise<{ summary: string }> {
+    await this.outlive(orphanOf(ctx.resumeFrom), ctx);
     const result = await runCommand(this.config.command, {
       cwd: resolve(this.baseDir, this.config.cwd ?? '.'),
       env: { ...this.config.env, ...trainEnv(req) },
       timeoutMs: this.config.timeoutSeconds * 1000,
       signal: ctx.signal,
-      onTick: ctx.heartbeat,
+      onTick: () => ctx.heartbeat(),
+      onStart: (pid) => {
+        const start = processStartTicks(pid);
+        if (start) ctx.heartbeat({ process: { host: hostname(), pid, start, startedAt: Date.now() } } satisfies ProcessProgress);
+      },
     });
     if (result.exitCode === 0) return { summary: `deployed ${req.tag} to ${req.environment} in ${Math.round(result.durationMs / 1000)}s` };
     if (ctx.signal.aborted) throw new TrainyardError('DEPLOY_FAILED', `deploy of ${req.tag} to ${req.environment} was cancelled`, 'The train was aborted or cancelled.');
@@ -37,5 +58,22 @@ export class CommandDeployer implements Deployer {
       `deploy of ${req.tag} to ${req.environment}: ${describeExit(this.config.command, result)}`,
       'It is retried with backoff; when retries are exhausted the train waits for `trainyard retry-deploy` or `abort`',
     );
+  }
+
+  /**
+   * The program a previous attempt started on this host, if it still runs (its worker died): wait
+   * for it, heartbeating, until it ends or its own timeout has passed (then stop its process group).
+   * Cancelling the step stops it too. Another host's program cannot be seen from here.
+   */
+  private async outlive(orphan: ProcessProgress['process'] | undefined, ctx: DeployContext): Promise<void> {
+    if (!orphan || orphan.host !== hostname() || !stillRunning(orphan.pid, orphan.start)) return;
+    const deadline = orphan.startedAt + this.config.timeoutSeconds * 1000;
+    while (stillRunning(orphan.pid, orphan.start)) {
+      if (ctx.signal.aborted || Date.now() > deadline) {
+        await stopGroup(orphan.pid);
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
   }
 }
