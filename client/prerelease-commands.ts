@@ -111,24 +111,21 @@ export function addPreReleaseCommands(program: Command): void {
         console.log(opts.json ? JSON.stringify(status, null, 2) : formatPreRelease(status));
       });
     });
-  gate
-    .command('waive <service>')
-    .description('let a pull request through the QA gate without its approval label (promote right)')
-    .requiredOption('--tag <tag>', 'the pre-release')
-    .requiredOption('--pr <number>', 'the pull request')
-    .requiredOption('--reason <text>', 'why (recorded and notified)')
-    .action(async (service: string, opts: { tag: string; pr: string; reason: string }) =>
-      gateAction(service, opts.tag, 'waive', (h) => h.executeUpdate(waiveUpdate, { args: [{ by: operator(program.opts().as), reason: opts.reason, pr: opts.pr }] })),
-    );
-  gate
-    .command('ack-env <service>')
-    .description("an SRE's acknowledgement that a pull request's production environment variable change is done")
-    .requiredOption('--tag <tag>', 'the pre-release')
-    .requiredOption('--pr <number>', 'the pull request')
-    .requiredOption('--reason <text>', 'what was changed (recorded and notified)')
-    .action(async (service: string, opts: { tag: string; pr: string; reason: string }) =>
-      gateAction(service, opts.tag, 'ack-env', (h) => h.executeUpdate(acknowledgeEnvUpdate, { args: [{ by: operator(program.opts().as), reason: opts.reason, pr: opts.pr }] })),
-    );
+  const prActions: [string, typeof waiveUpdate, string, string][] = [
+    ['waive', waiveUpdate, 'let a pull request through the QA gate without its approval label (promote right)', 'why (recorded and notified)'],
+    ['ack-env', acknowledgeEnvUpdate, "an SRE's acknowledgement that a pull request's production environment variable change is done", 'what was changed (recorded and notified)'],
+  ];
+  for (const [command, update, description, reasonHelp] of prActions) {
+    gate
+      .command(`${command} <service>`)
+      .description(description)
+      .requiredOption('--tag <tag>', 'the pre-release')
+      .requiredOption('--pr <number>', 'the pull request')
+      .requiredOption('--reason <text>', reasonHelp)
+      .action(async (service: string, opts: { tag: string; pr: string; reason: string }) =>
+        gateAction(service, opts.tag, command, (h) => h.executeUpdate(update, { args: [{ by: operator(program.opts().as), reason: opts.reason, pr: opts.pr }] })),
+      );
+  }
   gate
     .command('recheck <service>')
     .description("read the pull requests' labels again now")
