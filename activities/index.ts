@@ -121,7 +121,7 @@ export function ledgerConfigOf(config: TrainyardConfig, service: string): Ledger
  * the others' messages are not sent twice by a retry: the failures are logged and the train goes on
  * (each driver has already retried within its own bounds).
  */
-async function sendToAll(notifiers: Notifier[], note: Parameters<Notifier['send']>[0]): Promise<void> {
+export async function sendToAll(notifiers: Notifier[], note: Parameters<Notifier['send']>[0]): Promise<void> {
   const results = await Promise.allSettled(notifiers.map((n) => n.send(note)));
   const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [`${notifiers[i]?.constructor.name ?? 'notifier'}: ${(r.reason as Error).message}`] : []));
   if (failures.length === 0) return;

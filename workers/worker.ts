@@ -5,7 +5,7 @@
 import { NativeConnection, Runtime, Worker, DefaultLogger, type LogLevel } from '@temporalio/worker';
 import { Client } from '@temporalio/client';
 import { existsSync } from 'node:fs';
-import { createActivities } from '../activities/index.js';
+import { createActivities, sendToAll } from '../activities/index.js';
 import { createPreReleaseActivities, preReleasePolicyOf } from '../activities/prerelease.js';
 import { createPreviewActivities, previewDrivers } from '../activities/preview.js';
 import { createVersionBumpActivities, type VersionBumpDeps } from '../activities/version-bump.js';
@@ -96,8 +96,7 @@ async function callbackReceiver(options: WorkerOptions, client: Client) {
 /**
  * Version bumps name their component's and consumer's forges in the config. Progress notes go to
  * the bump's `notify` (none: the worker's log), notes for the component's team to `teamNotify`
- * (default: `notify`). When some notifiers fail the others' notes stand; when all fail the activity
- * fails and is retried.
+ * (default: `notify`), sent as a train's notes are (`sendToAll`).
  */
 export function versionBumpDeps(options: Pick<WorkerOptions, 'config' | 'baseDir' | 'log'>): VersionBumpDeps {
   const forges = new Map<string, Forge>();
@@ -128,10 +127,7 @@ export function versionBumpDeps(options: Pick<WorkerOptions, 'config' | 'baseDir
       const route = routes.get(`${note.component}→${note.consumer}`);
       const targets = (note.audience === 'team' ? route?.team : route?.progress) ?? [log];
       const message = { service: note.consumer, trainId: note.bumpId, event: 'operator-action' as const, text: `${note.audience === 'team' ? `[${note.component} team] ` : ''}${note.event}: ${note.text}`, ...(note.link ? { link: note.link } : {}) };
-      const results = await Promise.allSettled(targets.map((n) => n.send(message)));
-      const failed = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : []));
-      if (failed.length === targets.length && failed[0]) throw failed[0];
-      for (const err of failed) (options.log ?? console.log)(`bump note to one notifier failed (the others were sent): ${err.message}`);
+      await sendToAll(targets, message);
     },
   };
 }
