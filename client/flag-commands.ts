@@ -4,7 +4,8 @@
  */
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { Command } from 'commander';
-import { flagWorkflowId, type ApproveRequest, type FlagRequest, type FlagState } from '../domain/flag-rollout.js';
+import { flagWorkflowId, type FlagState } from '../domain/flag-rollout.js';
+import { type ApproveRequest, type FlagRequest } from '../domain/flag-requests.js';
 import { abortFlagUpdate, advanceFlagUpdate, approveFlagUpdate, flagStatusQuery, pauseFlagUpdate, resumeFlagUpdate, rollbackStageFlagUpdate } from '../workflows/flag-messages.js';
 import { operator, Rejected, taskQueue, withClient } from './cli-context.js';
 

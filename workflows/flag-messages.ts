@@ -5,7 +5,8 @@
  * is written to history.
  */
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { ApproveRequest, FlagRequest, FlagState } from '../domain/flag-rollout.js';
+import type { FlagState } from '../domain/flag-rollout.js';
+import type { ApproveRequest, FlagRequest } from '../domain/flag-requests.js';
 
 /** A maintainer approves Opt-in once acceptance testing passed; dashboard, alerts and runbook links must be known. */
 export const approveFlagUpdate = defineUpdate<FlagState, [ApproveRequest]>('approve');

@@ -23,29 +23,31 @@ import type { UpdateDefinition } from '@temporalio/common';
 import type { FlagActivities, FlagEvent } from '../activities/flag-rollout.js';
 import { NON_RETRYABLE_CODES } from '../domain/errors.js';
 import {
+  applyBoundaries,
+  evaluateSoak,
+  flagChanges,
+  initialFlagState,
+  nextStep,
+  recordSoak,
+  startSoak,
+  type FlagPlan,
+  type FlagState,
+} from '../domain/flag-rollout.js';
+import {
   abortProblem,
   advanceProblem,
   applyAbort,
   applyAdvance,
   applyApprove,
-  applyBoundaries,
   applyPause,
   applyResume,
   applyRollbackStage,
   approveProblem,
-  evaluateSoak,
-  flagChanges,
-  initialFlagState,
-  nextStep,
   pauseProblem,
-  recordSoak,
   resumeProblem,
   rollbackStageProblem,
-  startSoak,
-  type FlagPlan,
   type FlagRequest,
-  type FlagState,
-} from '../domain/flag-rollout.js';
+} from '../domain/flag-requests.js';
 import { abortFlagUpdate, advanceFlagUpdate, approveFlagUpdate, flagStatusQuery, pauseFlagUpdate, resumeFlagUpdate, rollbackStageFlagUpdate } from './flag-messages.js';
 
 export interface FlagRolloutInput {

@@ -2,26 +2,27 @@
 import { describe, expect, it } from 'vitest';
 import { flagsConfigSchema } from '../../domain/flag-config.js';
 import {
-  advanceProblem,
-  applyAbort,
-  applyAdvance,
-  applyApprove,
   applyBoundaries,
-  applyRollbackStage,
-  approveProblem,
   boundaryAt,
-  cleanedFile,
   evaluateSoak,
   flagChanges,
   flagPlanOf,
   initialFlagState,
   nextStep,
   recordSoak,
-  rollbackStageProblem,
-  setFlagInFile,
   startSoak,
   type FlagState,
 } from '../../domain/flag-rollout.js';
+import {
+  advanceProblem,
+  applyAbort,
+  applyAdvance,
+  applyApprove,
+  applyRollbackStage,
+  approveProblem,
+  rollbackStageProblem,
+} from '../../domain/flag-requests.js';
+import { cleanedFile, setFlagInFile } from '../../domain/flag-files.js';
 
 const raw = {
   GITALY_EXAMPLE_FEATURE: {
