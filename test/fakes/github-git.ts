@@ -5,6 +5,7 @@
  * sides conflicts).
  */
 import { createHash } from 'node:crypto';
+import { ancestorsOf, uniqueByPrefix } from './commit-graph.js';
 
 export interface TreeEntry {
   mode: string;
@@ -114,23 +115,11 @@ export class GitStore {
       if (target) return this.peel(target);
     }
     if (/^[0-9a-f]{40}$/.test(ref)) return this.commits.has(ref) ? ref : undefined;
-    if (/^[0-9a-f]{7,39}$/.test(ref)) {
-      const matches = [...this.commits.keys()].filter((s) => s.startsWith(ref));
-      return matches.length === 1 ? matches[0] : undefined;
-    }
-    return undefined;
+    return uniqueByPrefix(ref, this.commits.keys());
   }
 
   ancestors(sha: string): Set<string> {
-    const seen = new Set<string>();
-    const stack = [sha];
-    while (stack.length > 0) {
-      const next = stack.pop() as string;
-      if (seen.has(next)) continue;
-      seen.add(next);
-      stack.push(...(this.commits.get(next)?.parents ?? []));
-    }
-    return seen;
+    return ancestorsOf(sha, (s) => this.commits.get(s)?.parents ?? []);
   }
 
   /** `git log`: the commit and its ancestors, newest first. */

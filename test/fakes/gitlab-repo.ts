@@ -4,6 +4,7 @@
  * of a commit's change for merges, cherry-picks and reverts (a path changed on both sides conflicts).
  */
 import { createHash } from 'node:crypto';
+import { ancestorsOf, uniqueByPrefix } from './commit-graph.js';
 
 export interface FakeCommit {
   sha: string;
@@ -58,11 +59,7 @@ export class FakeRepo {
     const named = this.branches.get(ref) ?? this.tags.get(ref)?.sha;
     if (named) return named;
     if (this.commits.has(ref)) return ref;
-    if (/^[0-9a-f]{7,39}$/.test(ref)) {
-      const matches = [...this.commits.keys()].filter((sha) => sha.startsWith(ref));
-      return matches.length === 1 ? matches[0] : undefined;
-    }
-    return undefined;
+    return uniqueByPrefix(ref, this.commits.keys());
   }
 
   get(sha: string): FakeCommit {
@@ -72,15 +69,7 @@ export class FakeRepo {
   }
 
   ancestors(sha: string): Set<string> {
-    const seen = new Set<string>();
-    const stack = [sha];
-    while (stack.length > 0) {
-      const next = stack.pop() as string;
-      if (seen.has(next)) continue;
-      seen.add(next);
-      stack.push(...this.get(next).parents);
-    }
-    return seen;
+    return ancestorsOf(sha, (s) => this.get(s).parents);
   }
 
   /** Newest first. */

@@ -29,10 +29,10 @@ import type { Fault } from '../fakes/http-fake.js';
 import { startDevStack, type DevStack } from '../helpers/dev-stack.js';
 import { until } from '../helpers/train-harness.js';
 import { figures, report, scheduledSteps, type TrainTally } from './tally.js';
+import { SEED } from './world.js';
 
 const RATE = Number(process.env.FORGE_CHAOS_RATE ?? 0.2);
 const TRAINS = Number(process.env.FORGE_CHAOS_TRAINS ?? 4);
-const SEED = Number(process.env.RELIABILITY_SEED ?? 20261123);
 /** The worker's forge clients give up on an answer after 1 s; "too late" faults take 1.5 s. */
 const LATE = 1_500;
 

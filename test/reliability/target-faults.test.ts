@@ -11,9 +11,8 @@ import { connectWorker, localTarget } from '../../client/temporal.js';
 import { createTrainyardWorker, installQuietRuntime } from '../../workers/worker.js';
 import { startHttpFake, type HttpFake } from '../fakes/http-fake.js';
 import { figures, readLedger, report, tallyTrain } from './tally.js';
-import { commit, releaseClock, World } from './world.js';
+import { commit, releaseClock, World, SEED } from './world.js';
 
-const SEED = Number(process.env.RELIABILITY_SEED ?? 20261123);
 /** Share of smoke probes the flapping target fails (503, reset connection, or an answer too late). */
 const FLAP_RATE = 0.5;
 /** Retries of a deploy (workflows/activity-options.ts `longRunning`): 4 attempts, 10 s then doubling. */

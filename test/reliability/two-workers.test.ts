@@ -5,9 +5,8 @@
  */
 import { afterAll, expect, it } from 'vitest';
 import { figures, readLedger, report, tallyTrain, type TrainTally } from './tally.js';
-import { parkingPlan, parkTrains, releaseClock, seeded, World } from './world.js';
+import { parkingPlan, parkTrains, releaseClock, seeded, World, SEED } from './world.js';
 
-const SEED = Number(process.env.RELIABILITY_SEED ?? 20261123);
 /** Trains parked in each of: staging deploy, E2E run, production deploy. */
 const PARKED_PER_STEP = 3;
 /** How long a parked command works on once released (after the kill). */

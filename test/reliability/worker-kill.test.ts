@@ -10,10 +10,9 @@
  */
 import { afterAll, expect, it } from 'vitest';
 import { readLedger, figures, report, tallyTrain, type TrainTally } from './tally.js';
-import { parkingPlan, parkTrains, releaseClock, seeded, sleep, within, World } from './world.js';
+import { parkingPlan, parkTrains, releaseClock, seeded, sleep, within, World, SEED } from './world.js';
 
 /** Seed of the kill points; RELIABILITY_SEED replays another run. */
-const SEED = Number(process.env.RELIABILITY_SEED ?? 20261123);
 /** Trains parked in each of: staging deploy, E2E run, production deploy. */
 const PARKED_PER_STEP = 7;
 /** Trains started just before the kill, caught wherever they are (cut, tag, changelog, lock, deploy…). */

@@ -282,6 +282,9 @@ export function seeded(seed: number): (min: number, max: number) => number {
   };
 }
 
+/** The seed of every reliability test's random choices (`RELIABILITY_SEED` draws others). */
+export const SEED = Number(process.env.RELIABILITY_SEED ?? 20261123);
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Resolves with `promise`, or fails after `ms` saying what was awaited. */
