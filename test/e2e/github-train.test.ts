@@ -15,23 +15,13 @@ let github: FakeGitHub;
 let stack: DevStack;
 let client: Client;
 let logs: string[];
-let runner: NodeJS.Timeout;
+let stopRunners: (() => void) | undefined;
 
 beforeAll(async () => {
   github = await startFakeGitHub();
   github.commit(github.defaultBranch, 'Add the breach alerts page (#101)');
   // GitHub's runners: every dispatched run starts, runs for a few seconds, and succeeds.
-  const startedAt = new Map<number, number>();
-  runner = setInterval(() => {
-    for (const run of github.state.runs.values()) {
-      if (run.status === 'queued') {
-        github.startRun(String(run.id));
-        startedAt.set(run.id, Date.now());
-      } else if (run.status === 'in_progress' && Date.now() - (startedAt.get(run.id) ?? 0) > 3_000) {
-        github.finishRun(String(run.id), 'success');
-      }
-    }
-  }, 200);
+  stopRunners = github.runRunners(3_000);
   process.env.TEST_GITHUB_TOKEN = github.token;
   stack = await startDevStack(`
 services:
@@ -50,7 +40,7 @@ services:
 });
 
 afterAll(async () => {
-  clearInterval(runner);
+  stopRunners?.();
   await stack?.stop();
   await github?.close();
 });

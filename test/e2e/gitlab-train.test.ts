@@ -25,7 +25,7 @@ const annotations: { body: unknown; auth: string | undefined }[] = [];
 let stack: DevStack;
 let client: Client;
 let logs: string[];
-let finisher: NodeJS.Timeout;
+let stopRunners: (() => void) | undefined;
 
 beforeAll(async () => {
   gitlab = await startFakeGitLab();
@@ -43,9 +43,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => grafana.listen(0, '127.0.0.1', r));
   // GitLab's runners: every pipeline a train starts succeeds a moment later.
-  finisher = setInterval(() => {
-    for (const p of gitlab.state.pipelines) if (['created', 'pending', 'running'].includes(p.status) && p.source === 'api') void gitlab.finishPipeline(String(p.id), 'success');
-  }, 150);
+  stopRunners = gitlab.runRunners(0);
 
   process.env.TEST_GITLAB_TOKEN = gitlab.token;
   process.env.TEST_SLACK_TOKEN = SLACK_TOKEN;
@@ -71,7 +69,7 @@ services:
 });
 
 afterAll(async () => {
-  clearInterval(finisher);
+  stopRunners?.();
   await stack?.stop();
   await gitlab?.close();
   await slack?.close();

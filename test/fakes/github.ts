@@ -46,6 +46,8 @@ export interface FakeGitHub {
   waitForApproval(id: string, environment: string): void;
   finishRun(id: string, outcome: 'success' | 'failed'): void;
   runInputs(id: string): Record<string, string>;
+  /** GitHub's runners: every queued run starts, runs `forMs`, and succeeds. Returns the stop. */
+  runRunners(forMs: number): () => void;
   comments(number: number): string[];
   counters: {
     /** Every request that reached the API (faults injected by `http` are not counted). */
@@ -163,6 +165,20 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     },
     finishRun: (id, outcome) => state.finishRun(run(id), outcome === 'success' ? 'success' : 'failure'),
     runInputs: (id) => ({ ...run(id).inputs }),
+    runRunners(forMs) {
+      const startedAt = new Map<number, number>();
+      const timer = setInterval(() => {
+        for (const r of state.runs.values()) {
+          if (r.status === 'queued') {
+            Object.assign(r, { status: 'in_progress', updatedAt: iso() });
+            startedAt.set(r.id, Date.now());
+          } else if (r.status === 'in_progress' && Date.now() - (startedAt.get(r.id) ?? 0) > forMs) {
+            state.finishRun(r, 'success');
+          }
+        }
+      }, 200);
+      return () => clearInterval(timer);
+    },
     comments: (number) => (state.comments.get(number) ?? []).map((c) => c.body),
     counters,
     rate,

@@ -38,6 +38,8 @@ export interface FakeGitLab {
   setCommitState(sha: string, state: 'success' | 'failure' | 'pending'): Promise<void>;
   mergedChange(title: string, opts?: { labels?: string[]; author?: string }): Promise<{ number: number; mergeCommit: string }>;
   finishPipeline(id: string, status: 'success' | 'failed' | 'canceled'): Promise<void>;
+  /** GitLab's runners: every pipeline started through the API succeeds `afterMs` after it was created. Returns the stop. */
+  runRunners(afterMs: number): () => void;
   pipelineVariables(id: string): Promise<Record<string, string>>;
   /** Note bodies on a merge request, oldest first. */
   notes(iid: number): Promise<string[]>;
@@ -137,6 +139,14 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
     },
     mergedChange: async (title, opts = {}) => state.seedMergedChange(title, opts.labels ?? [], opts.author ?? 'dev'),
     finishPipeline: async (id, status) => state.setPipelineStatus(pipeline(id), status),
+    runRunners(afterMs) {
+      const timer = setInterval(() => {
+        for (const p of state.pipelines) {
+          if (p.source === 'api' && ['created', 'pending', 'running'].includes(p.status) && Date.now() - Date.parse(p.createdAt) >= afterMs) state.setPipelineStatus(p, 'success');
+        }
+      }, 150);
+      return () => clearInterval(timer);
+    },
     pipelineVariables: async (id) => Object.fromEntries(pipeline(id).variables.map((v) => [v.key, v.value])),
     notes: async (iid) => (state.notes.get(iid) ?? []).map((n) => n.body),
     close: () => http.close(),

@@ -56,7 +56,7 @@ let gitlab: FakeGitLab;
 let stack: DevStack;
 let client: Client;
 let logs: string[];
-let runners: NodeJS.Timeout;
+let stopRunners: (() => void)[] = [];
 
 const githubServices = Array.from({ length: TRAINS }, (_, i) => `hub${i + 1}`);
 const gitlabServices = Array.from({ length: TRAINS }, (_, i) => `lab${i + 1}`);
@@ -96,20 +96,7 @@ beforeAll(async () => {
   gitlab = await startFakeGitLab();
   await gitlab.commit('main', 'feat: checkout v2 (See merge request group/app!41)');
   // The forges' runners: every run a train starts runs for a moment and succeeds.
-  const startedAt = new Map<number, number>();
-  runners = setInterval(() => {
-    for (const run of github.state.runs.values()) {
-      if (run.status === 'queued') {
-        github.startRun(String(run.id));
-        startedAt.set(run.id, Date.now());
-      } else if (run.status === 'in_progress' && Date.now() - (startedAt.get(run.id) ?? 0) > 1_500) {
-        github.finishRun(String(run.id), 'success');
-      }
-    }
-    for (const p of gitlab.state.pipelines) {
-      if (p.source === 'api' && ['created', 'pending', 'running'].includes(p.status) && Date.now() - Date.parse(p.createdAt) > 1_500) void gitlab.finishPipeline(String(p.id), 'success');
-    }
-  }, 200);
+  stopRunners = [github.runRunners(1_500), gitlab.runRunners(1_500)];
 
   process.env.CHAOS_GITHUB_TOKEN = github.token;
   process.env.CHAOS_GITLAB_TOKEN = gitlab.token;
@@ -119,7 +106,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  clearInterval(runners);
+  for (const stop of stopRunners) stop();
   await stack?.stop();
   await github?.close();
   await gitlab?.close();
