@@ -41,7 +41,7 @@ export async function cleanUp(env: TestWorkflowEnvironment, service: string): Pr
   await Promise.all(handles.map((h) => h.terminate('test finished').catch(() => undefined)));
 }
 
-async function activitiesSettled(handle: WorkflowHandle, timeoutMs = 5_000): Promise<void> {
+export async function activitiesSettled(handle: WorkflowHandle, timeoutMs = 5_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const pending = await handle.describe().then((d) => (d.status.name === 'RUNNING' ? (d.raw.pendingActivities?.length ?? 0) : 0), () => 0);

@@ -354,7 +354,12 @@ describe('environment ledger', () => {
       expect(state.deployments.at(-1)?.tag).toBe('v30');
       expect(state.frozen).toMatchObject({ frozen: true, by: 'sre', reason: 'quarter end' });
       expect(JSON.parse(JSON.stringify(state))).toEqual(state); // plain JSON
-      const current = await env.client.workflow.getHandle(handle.workflowId).describe();
+      // The new run may not be described yet the moment the old one's last query was answered.
+      let current = await env.client.workflow.getHandle(handle.workflowId).describe();
+      for (let i = 0; i < 100 && current.runId === firstRun; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        current = await env.client.workflow.getHandle(handle.workflowId).describe();
+      }
       expect(current.runId).not.toBe(firstRun);
       const firstHistory = await env.client.workflow.getHandle(handle.workflowId, firstRun).fetchHistory();
       expect(firstHistory.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes).toBeTruthy();

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVersionBumpActivities } from '../../activities/version-bump.js';
 import { bumpId, type BumpPlan, type BumpStage, type BumpStatus } from '../../domain/version-bump.js';
 import { bumpStatusQuery, resolvedUpdate } from '../../workflows/version-bump-messages.js';
-import { rejection } from '../helpers/train-harness.js';
+import { activitiesSettled, rejection } from '../helpers/train-harness.js';
 import { recordHistory } from '../helpers/histories.js';
 import { bundleWorker, timeSkippingEnv } from '../helpers/temporal.js';
 import { BumpWorld } from '../helpers/version-bump-world.js';
@@ -57,6 +57,10 @@ async function withBump(setup: (world: BumpWorld) => void, p: BumpPlan, body: (r
       const handle = await env.client.workflow.start('versionBump', { taskQueue, workflowId, args: [{ plan: p, startedBy: 'test', ...(maxHistoryEvents ? { maxHistoryEvents } : {}) }] });
       await body({ world, handle, plan: p });
       await recordHistory(name, handle);
+      // Terminated while the worker still runs and no activity is in flight: terminating mid-activity
+      // can stop the test server's clock for the next test.
+      await activitiesSettled(handle);
+      await handle.terminate('test over').catch(() => undefined);
     });
   } finally {
     // A bump left running without a worker would stop the test server from skipping time for the next test.
