@@ -17,6 +17,8 @@ export interface RunOptions {
   heartbeatMs?: number;
   /** Called once the program runs, with its process id (= its process group id). */
   onStart?: (pid: number) => void;
+  /** After SIGTERM, how long the group has before SIGKILL (default 5 s). */
+  killGraceMs?: number;
 }
 
 export interface RunResult {
@@ -34,6 +36,28 @@ export function describeExit(argv: readonly string[], result: RunResult): string
   const how = result.timedOut ? 'timed out' : result.signal ? `was killed by ${result.signal}` : `exited with ${result.exitCode}`;
   const tail = result.tail.trim() ? `; last output:\n${result.tail.trim()}` : '';
   return `${argv[0]} ${how} after ${Math.round(result.durationMs / 100) / 10}s${tail}`;
+}
+
+/** Sends `signal` to process group `pid`; a group already gone (ESRCH) or not ours (EPERM) is no error. */
+export function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    /* already gone */
+  }
+}
+
+/**
+ * Runs a callback from a timer or an event (heartbeats, progress): an error there is not the
+ * program's and must not become an uncaught exception in the worker. A failed heartbeat shows up as
+ * the activity's heartbeat timeout instead.
+ */
+function guarded(callback: (() => void) | undefined): void {
+  try {
+    callback?.();
+  } catch {
+    /* see above */
+  }
 }
 
 export async function runCommand(argv: readonly string[], options: RunOptions): Promise<RunResult> {
@@ -55,21 +79,26 @@ export async function runCommand(argv: readonly string[], options: RunOptions): 
   child.stderr?.on('data', keep);
 
   let timedOut = false;
+  let stopping = false;
+  let followUp: NodeJS.Timeout | undefined;
+  const graceMs = options.killGraceMs ?? 5_000;
+  // SIGTERM to the group, SIGKILL to what is left after the grace period. Every signal goes through
+  // signalGroup, which never throws: the group may be gone by then (it exited on SIGTERM, or it had
+  // ended before the abort), and a throw from a timer callback would take the whole worker down.
   const killGroup = () => {
-    if (child.pid === undefined || child.exitCode !== null) return;
-    try {
-      process.kill(-child.pid, 'SIGTERM');
-      setTimeout(() => child.exitCode === null && child.pid && process.kill(-child.pid, 'SIGKILL'), 5_000).unref();
-    } catch {
-      /* already gone */
-    }
+    if (child.pid === undefined || stopping || child.exitCode !== null || child.signalCode !== null) return;
+    stopping = true;
+    const pid = child.pid;
+    signalGroup(pid, 'SIGTERM');
+    followUp = setTimeout(() => signalGroup(pid, 'SIGKILL'), graceMs);
+    followUp.unref();
   };
   const timer = setTimeout(() => {
     timedOut = true;
     killGroup();
   }, options.timeoutMs);
-  const ticker = options.onTick ? setInterval(options.onTick, options.heartbeatMs ?? 5_000) : undefined;
-  if (child.pid !== undefined) options.onStart?.(child.pid);
+  const ticker = options.onTick ? setInterval(() => guarded(options.onTick), options.heartbeatMs ?? 5_000) : undefined;
+  if (child.pid !== undefined) guarded(() => options.onStart?.(child.pid as number));
   options.signal?.addEventListener('abort', killGroup, { once: true });
 
   try {
@@ -83,6 +112,12 @@ export async function runCommand(argv: readonly string[], options: RunOptions): 
     });
   } finally {
     clearTimeout(timer);
+    if (followUp && child.pid !== undefined) {
+      // Stopped and its output closed: what is left of the group (a child that ignored SIGTERM and
+      // closed its output) is killed now, and no timer outlives the call.
+      clearTimeout(followUp);
+      signalGroup(child.pid, 'SIGKILL');
+    }
     if (ticker) clearInterval(ticker);
     options.signal?.removeEventListener('abort', killGroup);
   }
@@ -113,15 +148,8 @@ export function stillRunning(pid: number, startTicks: string): boolean {
 
 /** Stops a process group: SIGTERM, then SIGKILL after `graceMs` if it is still there. */
 export async function stopGroup(pid: number, graceMs = 5_000): Promise<void> {
-  const signal = (s: NodeJS.Signals) => {
-    try {
-      process.kill(-pid, s);
-    } catch {
-      /* already gone */
-    }
-  };
-  signal('SIGTERM');
+  signalGroup(pid, 'SIGTERM');
   const until = Date.now() + graceMs;
   while (Date.now() < until && processStartTicks(pid) !== undefined) await new Promise((r) => setTimeout(r, 100));
-  signal('SIGKILL');
+  signalGroup(pid, 'SIGKILL');
 }
