@@ -1,10 +1,10 @@
 #!/usr/bin/env node
-// The `trainyard` command. The TypeScript sources are compiled by `npm run build` (run by `npm ci`).
+// The `trainyard` command. The TypeScript sources are compiled by `npm run build` (also run by `npm start` and `npm test`).
 import { existsSync } from 'node:fs';
 
 const entry = new URL('../dist/client/main.js', import.meta.url);
 if (!existsSync(entry)) {
-  console.error('trainyard is not built yet: run `npm run build` in the Trainyard folder.');
+  console.error('trainyard is not built yet: run `npm run build` (or `npm start`) in the Trainyard folder, then try again.');
   process.exit(1);
 }
 await import(entry.href);

@@ -16,7 +16,8 @@ export function configPath(flag: string | undefined, env: NodeJS.ProcessEnv = pr
   return resolve(flag ?? env.TRAINYARD_CONFIG ?? 'trainyard.yaml');
 }
 
-export function loadConfigFile(path: string): LoadedConfig {
+/** `adjust` rewrites the parsed YAML before validation (the demo moves its ports and data folder). */
+export function loadConfigFile(path: string, adjust: (raw: unknown) => unknown = (raw) => raw): LoadedConfig {
   if (!existsSync(path)) {
     throw new TrainyardError('CONFIG_INVALID', `config file ${path} does not exist`, 'Pass --config <file> or set TRAINYARD_CONFIG (see demo/trainyard.yaml for an example).');
   }
@@ -26,7 +27,7 @@ export function loadConfigFile(path: string): LoadedConfig {
   } catch (err) {
     throw new TrainyardError('CONFIG_INVALID', `${path} is not valid YAML: ${(err as Error).message}`, 'Fix the syntax and run `trainyard config check` again.');
   }
-  const result = parseConfig(raw);
+  const result = parseConfig(adjust(raw));
   if (!result.ok) {
     const lines = result.problems.map((p) => `  - ${p.path}: ${p.message}`).join('\n');
     throw new TrainyardError('CONFIG_INVALID', `${path} has ${result.problems.length} problem(s):\n${lines}\n`, 'Fix them and run `trainyard config check` again.');

@@ -57,15 +57,54 @@ function searchAttributeFlags(): string[] {
   return ALL_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]);
 }
 
+/** The Web UI on `uiPort` (decoding through the codec endpoint when one is given); none without a port. */
+export function uiFlags(options: Pick<DevServerOptions, 'uiPort' | 'uiCodecEndpoint'>): string[] {
+  if (!options.uiPort) return ['--headless'];
+  const flags = ['--ui-port', String(options.uiPort), '--ui-ip', '127.0.0.1'];
+  return options.uiCodecEndpoint ? [...flags, '--ui-codec-endpoint', options.uiCodecEndpoint] : flags;
+}
+
+/** Waits until the frontend serves clients and, with a UI port, the Web UI listens; kills the server if not. */
+async function untilReady(child: ChildProcess, options: DevServerOptions, output: () => string): Promise<void> {
+  const timeoutMs = options.startTimeoutMs ?? 60_000;
+  const deadline = Date.now() + timeoutMs;
+  const fail = (what: string) => {
+    child.kill('SIGKILL');
+    return new Error(`${what}:\n${output().trim()}`);
+  };
+  while (!(await isListening(options.port))) {
+    if (child.exitCode !== null) {
+      throw new Error(`the Temporal dev server exited with ${child.exitCode} at start:\n${output().trim()}\nIs port ${options.port} (or ${options.uiPort ?? 'its UI port'}) in use? Another Trainyard may be running.`);
+    }
+    if (Date.now() > deadline) throw fail(`the Temporal dev server did not listen on port ${options.port} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  // Listening is not serving: the frontend answers "not healthy yet" for a moment (longer on a
+  // busy machine). Ready means a client can connect (the SDK's connect calls GetSystemInfo).
+  for (;;) {
+    try {
+      const connection = await Connection.connect({ address: `127.0.0.1:${options.port}`, connectTimeout: '2s' });
+      await connection.close();
+      break;
+    } catch (err) {
+      if (child.exitCode !== null || Date.now() > deadline) throw fail(`the Temporal dev server on port ${options.port} did not become ready: ${(err as Error).message}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  // The UI is served by the same process on its own port: printed means answering.
+  while (options.uiPort && !(await isListening(options.uiPort))) {
+    if (child.exitCode !== null || Date.now() > deadline) throw fail(`the Temporal dev server's Web UI did not listen on port ${options.uiPort} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(options.port), '--log-level', 'error', ...searchAttributeFlags()];
   if (options.dbFile) {
     mkdirSync(dirname(options.dbFile), { recursive: true });
     args.push('--db-filename', options.dbFile);
   }
-  if (options.uiPort) args.push('--ui-port', String(options.uiPort), '--ui-ip', '127.0.0.1');
-  if (options.uiPort && options.uiCodecEndpoint) args.push('--ui-codec-endpoint', options.uiCodecEndpoint);
-  else args.push('--headless');
+  args.push(...uiFlags(options));
   for (const value of options.dynamicConfig ?? []) args.push('--dynamic-config-value', value);
 
   const child = spawn(temporalCliPath(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -77,32 +116,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   child.stderr?.on('data', keep);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
-  const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
-  while (!(await isListening(options.port))) {
-    if (child.exitCode !== null) {
-      throw new Error(`the Temporal dev server exited with ${child.exitCode} at start:\n${output.trim()}\nIs port ${options.port} in use? Another Trainyard may be running.`);
-    }
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`the Temporal dev server did not listen on port ${options.port} within ${options.startTimeoutMs ?? 60_000} ms:\n${output.trim()}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  // Listening is not serving: the frontend answers "not healthy yet" for a moment (longer on a
-  // busy machine). Ready means a client can connect (the SDK's connect calls GetSystemInfo).
-  for (;;) {
-    try {
-      const connection = await Connection.connect({ address: `127.0.0.1:${options.port}`, connectTimeout: '2s' });
-      await connection.close();
-      break;
-    } catch (err) {
-      if (child.exitCode !== null || Date.now() > deadline) {
-        child.kill('SIGKILL');
-        throw new Error(`the Temporal dev server on port ${options.port} did not become ready: ${(err as Error).message}\n${output.trim()}`);
-      }
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
+  await untilReady(child, options, () => output);
   const server: DevServer = {
     address: `127.0.0.1:${options.port}`,
     process: child,

@@ -5,11 +5,9 @@
  *
  * With TEMPORAL_ADDRESS (or TEMPORAL_PROFILE) set, it uses that cluster and starts no server.
  */
-import type { Client } from '@temporalio/client';
 import { join } from 'node:path';
-import { restartTargets, setupDemoRepo, stopTargets } from '../demo/demo.js';
-import { cutId } from '../domain/ids.js';
-import type { CutResult } from '../workflows/cutRelease.js';
+import { demoBranchHead, restartTargets, setupDemoRepo, stopTargets } from '../demo/demo.js';
+import { adjustDemoConfig, demoPortsOf, demoVersionUrls, startSettings } from '../demo/settings.js';
 import { projectRoot } from '../workers/bundle.js';
 import { createTrainyardWorker, installQuietRuntime } from '../workers/worker.js';
 import { configPath, loadConfigFile } from './config-file.js';
@@ -17,57 +15,63 @@ import { startDevServer, type DevServer } from './dev-server.js';
 import { upsertAllSchedules } from './schedules.js';
 import { ensureStageFollowers } from './stage-commands.js';
 import { connectClient, connectWorker, configuredTarget, localTarget } from './temporal.js';
-import { activeTrains, followTrain } from './trains.js';
+import { findOrStartTrain, type TrainChoice } from './start-train.js';
+import { followTrain } from './trains.js';
 
 const root = projectRoot();
-const dataDir = join(root, '.trainyard');
-const demoDir = join(dataDir, 'demo');
 const DEMO_SERVICE = 'demo';
 
-async function findOrStartTrain(client: Client, taskQueue: string): Promise<{ id: string; resumed: boolean }> {
-  const running = await activeTrains(client, DEMO_SERVICE);
-  if (running[0]) return { id: running[0].trainId, resumed: true };
-  const result: CutResult = await client.workflow.execute('cutRelease', {
-    workflowId: cutId(DEMO_SERVICE),
-    taskQueue,
-    args: [{ service: DEMO_SERVICE, startedBy: 'npm start' }],
-  });
-  if (!result.trainId) throw new Error(`the cut started no train: ${result.skipped}`);
-  return { id: result.trainId, resumed: false };
+function trainLines(choice: TrainChoice): string[] {
+  if (choice.how === 'resumed') return [`Resumed train ${choice.id}`];
+  if (choice.how === 'started') return [`Started train ${choice.id} (${choice.why})`];
+  return [
+    `Resumed nothing: train ${choice.id} has ended (${choice.stage}) and ${DEMO_SERVICE}'s branch has not moved since (${choice.commit.slice(0, 12)}).`,
+    `Cut the next train with: npx trainyard start ${DEMO_SERVICE}`,
+  ];
 }
 
-function banner(uiUrl: string | undefined, id: string, resumed: boolean): string {
+function banner(opts: { uiUrl?: string; address?: string; choice: TrainChoice; versionUrls?: string }): string {
+  const { uiUrl, choice } = opts;
+  const id = choice.id;
   const q = (s: string) => `'${s}'`;
   const link = uiUrl ? `${uiUrl}/namespaces/default/workflows/${encodeURIComponent(id)}` : '(your cluster\'s UI)';
+  // The CLI's default server is 127.0.0.1:7233; elsewhere, say how to reach this one.
+  const address = opts.address && opts.address !== '127.0.0.1:7233' ? [`  export TEMPORAL_ADDRESS=${opts.address}`] : [];
   return [
     '',
     `Trainyard is running${uiUrl ? `; Temporal UI: ${uiUrl}` : ''}`,
-    `${resumed ? 'Resumed' : 'Started'} train ${id}`,
+    ...trainLines(choice),
     `  in the UI:  ${link}`,
     '',
     'In another terminal:',
+    ...address,
     `  npx trainyard status ${q(id)}`,
     `  npx trainyard watch ${DEMO_SERVICE}`,
     `  npx trainyard promote ${DEMO_SERVICE} --reason "E2E reviewed, ship it"`,
-    `  temporal workflow query --workflow-id ${q(id)} --name status`,
+    `  temporal workflow query --workflow-id ${q(id)} --name status${address.length > 0 ? ` --address ${opts.address}` : ''}`,
     '',
-    'Staging: http://127.0.0.1:18081/version   Production: http://127.0.0.1:18082/version',
+    ...(opts.versionUrls ? [opts.versionUrls] : []),
     'Ctrl-C stops everything; `npm start` again resumes the same train.',
     '',
   ].join('\n');
 }
 
 async function main(): Promise<void> {
+  const settings = startSettings(root);
+  const demoDir = join(settings.dataDir, 'demo');
   const demo = !process.env.TRAINYARD_CONFIG;
-  const { config, baseDir } = loadConfigFile(demo ? join(root, 'demo', 'trainyard.yaml') : configPath(undefined));
+  const { config, baseDir } = demo
+    ? loadConfigFile(join(root, 'demo', 'trainyard.yaml'), (raw) => adjustDemoConfig(raw, settings))
+    : loadConfigFile(configPath(undefined));
   if (demo && setupDemoRepo(demoDir)) console.log(`Created the demo's git repository at ${join(demoDir, 'repo')}`);
 
   installQuietRuntime();
   let server: DevServer | undefined;
   let target = configuredTarget();
   if (!target) {
-    console.log('Starting the Temporal dev server (data in .trainyard/temporal.db)…');
-    server = await startDevServer({ dbFile: join(dataDir, 'temporal.db'), port: 7233, uiPort: 8233 });
+    const dbFile = join(settings.dataDir, 'temporal.db');
+    console.log(`Starting the Temporal dev server on port ${settings.temporalPort} (data in ${dbFile})…`);
+    server = await startDevServer({ dbFile, port: settings.temporalPort, uiPort: settings.uiPort, ...(settings.uiCodecEndpoint ? { uiCodecEndpoint: settings.uiCodecEndpoint } : {}) });
     target = localTarget(server.address);
   }
   const client = await connectClient(target);
@@ -79,7 +83,7 @@ async function main(): Promise<void> {
   const followers = await ensureStageFollowers(client, config);
   if (followers.length > 0) console.log(`Stage followers: ${followers.join(', ')}`);
   if (demo) {
-    const restarted = restartTargets(demoDir);
+    const restarted = restartTargets(demoDir, demoPortsOf(config.services[DEMO_SERVICE]?.environments ?? {}));
     if (restarted.length > 0) console.log(`Restarted demo environments: ${restarted.join(', ')}`);
   }
 
@@ -91,7 +95,7 @@ async function main(): Promise<void> {
     worker.shutdown();
     await running.catch(() => undefined);
     await client.connection.close();
-    if (demo) stopTargets(demoDir);
+    if (demo) await stopTargets(demoDir);
     await server?.stop();
     console.log('Stopped. `npm start` resumes where it was.');
     process.exit(0);
@@ -99,10 +103,13 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop());
   process.on('SIGTERM', () => void stop());
 
-  const { id, resumed } = await findOrStartTrain(client, config.temporal.taskQueue);
-  console.log(banner(server?.uiUrl, id, resumed));
-  const ended = await followTrain(client, id, (line) => console.log(`[train] ${line}`), { stopped: () => stopping, tolerateErrors: true });
-  if (ended) console.log(`[train] ${id} has ended (${ended.stage}). Run \`npx trainyard start ${DEMO_SERVICE}\` for a new one.`);
+  const choice = await findOrStartTrain(client, DEMO_SERVICE, config.temporal.taskQueue, demo ? () => demoBranchHead(demoDir) : undefined);
+  const environments = config.services[DEMO_SERVICE]?.environments;
+  console.log(banner({ ...(server ? { uiUrl: server.uiUrl, address: server.address } : {}), choice, ...(demo && environments ? { versionUrls: demoVersionUrls(environments) } : {}) }));
+  if (choice.how !== 'ended') {
+    const ended = await followTrain(client, choice.id, (line) => console.log(`[train] ${line}`), { stopped: () => stopping, tolerateErrors: true });
+    if (ended) console.log(`[train] ${choice.id} has ended (${ended.stage}). Run \`npx trainyard start ${DEMO_SERVICE}\` for a new one.`);
+  }
   await running;
 }
 

@@ -39,6 +39,11 @@ export function setupDemoRepo(root: string): boolean {
   return true;
 }
 
+/** The commit `main` of the demo repository points at. */
+export function demoBranchHead(root: string): string {
+  return git(join(root, 'repo'), ['rev-parse', 'refs/heads/main']).trim();
+}
+
 /** Adds a commit to `main`, as a developer merging a change would. */
 export function commitChange(root: string, message: string): string {
   const repo = join(root, 'repo');
@@ -62,13 +67,16 @@ function environments(root: string): { name: string; dir: string }[] {
   return existsSync(envs) ? readdirSync(envs).map((name) => ({ name, dir: join(envs, name) })) : [];
 }
 
-/** Starts each environment's process again at the version last deployed to it. */
-export function restartTargets(root: string): string[] {
+/**
+ * Starts each environment's process again at the version last deployed to it, on the port `ports`
+ * names for it now (else the one it last ran on).
+ */
+export function restartTargets(root: string, ports: Record<string, string> = {}): string[] {
   const restarted: string[] = [];
   for (const { name, dir } of environments(root)) {
     const read = (f: string) => (existsSync(join(dir, f)) ? readFileSync(join(dir, f), 'utf8').trim() : '');
     const pid = Number(read('pid'));
-    const [version, port] = [read('version'), read('port')];
+    const [version, port] = [read('version'), ports[name] ?? read('port')];
     if (!version || !port || (pid && alive(pid))) continue;
     execFileSync(process.execPath, [join(demoSourceDir, 'deploy.mjs'), name, '--port', port], {
       env: { ...process.env, DEMO_DIR: root, TRAINYARD_TAG: version },
@@ -79,10 +87,29 @@ export function restartTargets(root: string): string[] {
   return restarted;
 }
 
-export function stopTargets(root: string): void {
+/** Stops each environment's process and waits until it has exited (SIGKILL after 5 s). */
+export async function stopTargets(root: string): Promise<void> {
+  const pids: number[] = [];
   for (const { dir } of environments(root)) {
     const file = join(dir, 'pid');
     const pid = existsSync(file) ? Number(readFileSync(file, 'utf8')) : 0;
-    if (pid && alive(pid)) process.kill(pid, 'SIGTERM');
+    if (pid && alive(pid)) {
+      signal(pid, 'SIGTERM');
+      pids.push(pid);
+    }
+  }
+  const deadline = Date.now() + 5000;
+  while (pids.some(alive)) {
+    if (Date.now() > deadline) pids.filter(alive).forEach((pid) => signal(pid, 'SIGKILL'));
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** A process gone between the check and the kill is what we wanted. */
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // already exited
   }
 }
