@@ -15,6 +15,7 @@ import { BASELINE_QUEUE, TRAIN_QUEUE } from './events.js';
 import type { Stack } from './stack.js';
 import { BENCH_COMMIT, DAY, finalStage, pool, reach, sleep, startProductionLedger, startTrain } from './trains.js';
 import { endSignal } from './workflows/messages.js';
+import { trainResult } from '../client/train-result.js';
 
 type Event = temporal.api.history.v1.IHistoryEvent;
 const REQUEST = { by: 'bench', reason: 'benchmark' };
@@ -132,7 +133,7 @@ async function runLivePath(client: Client, p: LivePath): Promise<HistoryCount> {
   const train = await startTrain(client, p.service, Date.now() + p.releaseInMs);
   await p.drive?.(train, client);
   const status = await finalStage(train);
-  await train.result(); // the workflow completes after its last notification
+  await trainResult(train); // the workflow ends after its last notification
   const events = (await train.fetchHistory()).events ?? [];
   return countOf(p.path, events, status.stage);
 }

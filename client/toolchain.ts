@@ -1,10 +1,10 @@
 /**
- * Where the Temporal binaries installed by `npm run setup` (scripts/setup.mjs) live. Env overrides
- * (TRAINYARD_TEMPORAL_CLI, TRAINYARD_TEST_SERVER) win over the cache's manifest.
+ * Where the tools installed or found by `npm run setup` (scripts/setup.mjs) live. Env overrides
+ * (TRAINYARD_TEMPORAL_CLI, TRAINYARD_TEST_SERVER, TRAINYARD_CHROMIUM) win over the cache's manifest.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { TrainyardError } from '../domain/errors.js';
 
 export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -15,6 +15,7 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
 interface Manifest {
   temporalCli?: string;
   testServer?: string;
+  chromium?: string;
 }
 
 function manifest(env: NodeJS.ProcessEnv): Manifest {
@@ -23,14 +24,14 @@ function manifest(env: NodeJS.ProcessEnv): Manifest {
   return JSON.parse(readFileSync(file, 'utf8')) as Manifest;
 }
 
-function locate(what: string, override: string | undefined, fromManifest: string | undefined): string {
+function locate(what: string, override: string | undefined, fromManifest: string | undefined, hint = 'Run `npm run setup` (it installs it once into the cache; see the README).'): string {
   const path = override ?? fromManifest;
   if (path && existsSync(path)) return path;
-  throw new TrainyardError(
-    'COMMAND_NOT_FOUND',
-    `the ${what} is not installed${path ? ` (expected at ${path})` : ''}`,
-    'Run `npm run setup` (it installs it once into the cache; see the README).',
-  );
+  throw new TrainyardError('COMMAND_NOT_FOUND', `the ${what} is not installed${path ? ` (expected at ${path})` : ''}`, hint);
+}
+
+function onPath(command: string, env: NodeJS.ProcessEnv): string | undefined {
+  return (env.PATH ?? '').split(delimiter).map((dir) => join(dir, command)).find((file) => existsSync(file));
 }
 
 export function temporalCliPath(env: NodeJS.ProcessEnv = process.env): string {
@@ -39,4 +40,10 @@ export function temporalCliPath(env: NodeJS.ProcessEnv = process.env): string {
 
 export function testServerPath(env: NodeJS.ProcessEnv = process.env): string {
   return locate('Temporal test server', env.TRAINYARD_TEST_SERVER, manifest(env).testServer);
+}
+
+/** The headless Chromium of the UI browser test: the manifest's, else the system's `chromium`. */
+export function chromiumPath(env: NodeJS.ProcessEnv = process.env): string {
+  return locate('Chromium browser', env.TRAINYARD_CHROMIUM, manifest(env).chromium ?? onPath('chromium', env),
+    'Run `npm run setup` (as root it apt-get installs Debian\'s chromium), or install Chromium yourself and set TRAINYARD_CHROMIUM to it.');
 }

@@ -3,17 +3,19 @@
 // the git tree, and reuses it afterwards (`npm run setup`, run by `npm test`):
 //   - Temporal CLI (dev server + Web UI), built with `go install`
 //   - Temporal time-skipping test server (Java), fetched with Maven
+//   - headless Chromium for the UI browser test: found on PATH, else apt-get (as root)
 // It then writes <cache>/toolchain.json, which the TypeScript code reads:
-//   { "temporalCli": "/abs/temporal" | null, "testServer": "/abs/wrapper" | null,
-//     "versions": { "temporalCli", "testServer", "temporalServer", "temporalUi" } }
+//   { "temporalCli": "/abs/temporal" | null, "testServer": "/abs/wrapper" | null, "chromium": "/usr/bin/chromium" | null,
+//     "versions": { "temporalCli", "testServer", "temporalServer", "temporalUi", "chromium" } }
 // A path (and its versions) is null when setup skipped that tool because
-// TRAINYARD_TEMPORAL_CLI / TRAINYARD_TEST_SERVER points at an existing file and
+// TRAINYARD_TEMPORAL_CLI / TRAINYARD_TEST_SERVER / TRAINYARD_CHROMIUM points at an existing file and
 // nothing is cached (the TS code checks those variables before the manifest).
 //
 // Cache: $TRAINYARD_CACHE, else $XDG_CACHE_HOME/trainyard, else ~/.cache/trainyard.
 // Exit code 1 with the failed step, the tool's output tail and a retry hint on failure.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { CHROMIUM_LABEL, findChromium, installChromium } from './lib/chromium.mjs';
 import { acquireLock } from './lib/lock.mjs';
 import { TEMPORAL_CLI_VERSION, cliPath, installCli, probeCli } from './lib/temporal-cli.mjs';
 import { TEST_SERVER_VERSION, installTestServer, probeTestServer } from './lib/test-server.mjs';
@@ -40,6 +42,15 @@ const TOOLS = [
       return wrapper && { path: wrapper, versions: {} };
     },
     install: installTestServer,
+  },
+  {
+    key: 'chromium',
+    label: CHROMIUM_LABEL,
+    envVar: 'TRAINYARD_CHROMIUM',
+    // The system's package (not our cache): apt-get keeps it installed.
+    probe: () => findChromium(),
+    cachedNote: (found) => `found ${found.path}, ${found.versions.chromium}`,
+    install: installChromium,
   },
 ];
 
@@ -74,11 +85,13 @@ function writeManifest(cache, found) {
   const manifest = {
     temporalCli: found.temporalCli?.path ?? null,
     testServer: found.testServer?.path ?? null,
+    chromium: found.chromium?.path ?? null,
     versions: {
       temporalCli: found.temporalCli ? TEMPORAL_CLI_VERSION : null,
       testServer: found.testServer ? TEST_SERVER_VERSION : null,
       temporalServer: found.temporalCli?.versions.temporalServer ?? null,
       temporalUi: found.temporalCli?.versions.temporalUi ?? null,
+      chromium: found.chromium?.versions.chromium ?? null,
     },
   };
   const file = path.join(cache, 'toolchain.json');
@@ -102,7 +115,7 @@ async function main() {
     if (override) say(`✓ ${tool.label}: using $${tool.envVar}=${override}`);
     const cached = tool.probe(cache);
     if (cached) found[tool.key] = cached;
-    if (cached && !override) say(`✓ ${tool.label} (cached)`);
+    if (cached && !override) say(`✓ ${tool.label} (${tool.cachedNote?.(cached) ?? 'cached'})`);
     if (!cached && !override) pending.push(tool);
   }
   if (pending.length > 0) await installPending(cache, pending, found);

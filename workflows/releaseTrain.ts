@@ -8,6 +8,7 @@
  * inside heartbeating activities.
  */
 import { ActivityFailure, allHandlersFinished, CancellationScope, condition, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
+import { endUnreleased } from './train-outcome.js';
 import { describeTime, nextLocalTime } from '../domain/calendar.js';
 import type { DeploymentOutcome, DeploymentRecord } from '../domain/ledger.js';
 import { gateDecision, initialStatus, type EnvironmentName, type TrainInput, type TrainStatus } from '../domain/train.js';
@@ -54,15 +55,20 @@ class Train {
 
   async run(): Promise<TrainStatus> {
     this.report.enter('cut');
+    let cancelled: unknown;
     try {
       await this.scope.run(() => this.ride());
     } catch (err) {
       if (!(err instanceof TrainEnded) && !isCancellation(err)) throw err;
       if (isCancellation(err)) await CancellationScope.nonCancellable(() => this.endCancelled());
+      if (isCancellation(err) && !this.controls.abortion && !this.controls.supersession) cancelled = err;
     }
     if (this.input.hotfix) await this.ledgers.endHotfixFreeze();
     // A changelog regeneration may still be running in its update handler.
     await condition(allHandlersFinished);
+    // Added after trains were already running: every train completed, so the UI showed a
+    // rolled-back, failed, expired or aborted train as a green "Completed". Older trains replay without it.
+    if (this.status.stage !== 'released' && patched('unreleased-train-fails')) endUnreleased(this.status, cancelled);
     return this.status;
   }
 

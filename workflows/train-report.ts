@@ -5,9 +5,20 @@
 import { isCancellation, log, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Notification, TrainEvent } from '../activities/types.js';
 import { describeTime } from '../domain/calendar.js';
-import { enterStage, environmentOf, statusOf, type EnvironmentName, type Stage, type TrainInput, type TrainStatus } from '../domain/train.js';
+import { enterStage, environmentOf, statusOf, type ChangelogSummary, type EnvironmentName, type Stage, type TrainInput, type TrainStatus } from '../domain/train.js';
 import { handlerNotifier, notifier } from './activity-options.js';
 import { ENVIRONMENT, SERVICE, STAGE, STATUS, TAG } from './search-attributes.js';
+
+/**
+ * The changelog in the UI: a link when the forge serves it on the web; otherwise (the local-git
+ * forge writes a file) where it is, since a web page cannot open a `file://` link.
+ */
+export function changelogLine(c: ChangelogSummary): string {
+  const what = `${c.commits}${c.truncated ? '+' : ''} commit${c.commits === 1 ? '' : 's'}${c.fromTag ? ` since ${c.fromTag}` : ''}`;
+  if (/^https?:\/\//.test(c.url)) return `**Changelog:** [${what}](${c.url})`;
+  const path = c.url.startsWith('file://') ? decodeURIComponent(c.url.slice('file://'.length)) : c.url;
+  return `**Changelog:** ${what}, in \`${path}\` on the machine of the local forge`;
+}
 
 export class TrainReport {
   private environment?: EnvironmentName;
@@ -46,7 +57,7 @@ export class TrainReport {
     const zone = this.input.policy.release.timeZone;
     const rows = this.status.stages.map((s) => `| ${s.stage} | ${describeTime(s.startedAt, zone)} | ${s.note ?? ''} |`);
     const waiting = this.status.waitingFor ? `\n\n**Waiting for:** ${this.status.waitingFor}` : '';
-    const changelog = this.status.changelog ? `\n\n[Changelog](${this.status.changelog.url})` : '';
+    const changelog = this.status.changelog ? `\n\n${changelogLine(this.status.changelog)}` : '';
     setCurrentDetails(`**${this.input.tag}**: ${this.status.stage}${waiting}${changelog}\n\n| stage | since | note |\n|---|---|---|\n${rows.join('\n')}`);
   }
 

@@ -61,7 +61,8 @@ services:
 ${extra}`;
 }
 
-export async function startDemoEnv(extraConfig = ''): Promise<DemoEnv> {
+/** `ui`: serve the Temporal Web UI too, on a free port (`server.uiUrl`). */
+export async function startDemoEnv(extraConfig = '', options: { ui?: boolean } = {}): Promise<DemoEnv> {
   installQuietRuntime();
   const dir = mkdtempSync(join(tmpdir(), 'trainyard-demo-'));
   setupDemoRepo(dir);
@@ -70,7 +71,7 @@ export async function startDemoEnv(extraConfig = ''): Promise<DemoEnv> {
   writeFileSync(configFile, demoConfig(dir, ports, extraConfig));
   const { config, baseDir } = loadConfigFile(configFile);
 
-  const server = await startDevServer({ port: await freePort() });
+  const server = await startDevServer({ port: await freePort(), ...(options.ui ? { uiPort: await freePort() } : {}) });
   const target = localTarget(server.address);
   const logs: string[] = [];
   const worker = await createTrainyardWorker({ connection: await connectWorker(target), namespace: 'default', config, baseDir, log: (line) => logs.push(line) });

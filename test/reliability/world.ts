@@ -18,6 +18,7 @@ import { promoteUpdate, retryDeployUpdate, statusQuery } from '../../workflows/m
 import { pollUntil, queryUntil } from '../helpers/poll.js';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.js';
 import { readLedger } from './tally.js';
+import { trainResult } from '../../client/train-result.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'reliability');
 const DAYS = '[mon, tue, wed, thu, fri, sat, sun]';
@@ -168,7 +169,7 @@ export class World {
 
   /** The train's result: answered by the server, so it needs no worker while it waits. */
   result(trainId: string): Promise<TrainStatus> {
-    return this.client.workflow.getHandle<() => Promise<TrainStatus>>(trainId).result();
+    return trainResult(this.client.workflow.getHandle(trainId));
   }
 
   async promote(trainId: string): Promise<void> {

@@ -17,6 +17,8 @@ import { cleanUp, DAY, reach, rejection, stages, startTrain } from '../helpers/t
 import { recordHistory } from '../helpers/histories.js';
 import { bundleWorker, timeSkippingEnv } from '../helpers/temporal.js';
 import { fakeActivities, fakeWorld, hangUntilCancelled, policy, type FakeWorld } from '../helpers/fake-activities.js';
+import { trainResult } from '../../client/train-result.js';
+import { WorkflowFailedError } from '@temporalio/client';
 
 let env: TestWorkflowEnvironment;
 let counter = 0;
@@ -60,7 +62,7 @@ describe('releaseTrain', () => {
   it('happy path: a train whose release time is two days away reaches production by itself', async () => {
     const started = Date.now();
     await withTrain(() => undefined, policy(), async ({ world, handle, tag }) => {
-      const result: TrainStatus = await handle.result();
+      const result: TrainStatus = await trainResult(handle);
       const events = (await handle.fetchHistory()).events ?? [];
       if (process.env.PRINT_FIGURES) console.log(`FIGURE happy-path history events: ${events.length}`);
       expect(events.length).toBeLessThanOrEqual(150);
@@ -89,7 +91,7 @@ describe('releaseTrain', () => {
         expect(world.deploys.filter((d) => d.environment === 'production')).toHaveLength(0);
         expect(await rejection(handle.executeUpdate(promoteUpdate, { args: [{ by: 'rm', reason: '  ' }] }))).toMatch(/reason is required/);
         await handle.executeUpdate(promoteUpdate, { args: [{ by: 'rm', reason: 'failures are a known flaky spec' }] });
-        const result: TrainStatus = await handle.result();
+        const result: TrainStatus = await trainResult(handle);
         expect(result.stage).toBe('released');
         expect(result.actions).toMatchObject([{ kind: 'promote', by: 'rm', reason: 'failures are a known flaky spec' }]);
         expect(world.notifications.find((n) => n.event === 'promoted')?.text).toContain('failures are a known flaky spec');
@@ -106,7 +108,7 @@ describe('releaseTrain', () => {
       const history = await handle.fetchHistory();
       expect(JSON.stringify(history)).not.toContain('mallory');
       await handle.executeUpdate(promoteUpdate, { args: [{ by: 'alice', reason: 'customer fix' }] });
-      expect((await handle.result()).stage).toBe('released');
+      expect((await trainResult(handle)).stage).toBe('released');
     });
   });
 
@@ -115,7 +117,7 @@ describe('releaseTrain', () => {
       (w) => (w.onCheck = (req) => ({ passed: !(req.check === 'smoke' && req.environment === 'production' && req.tag !== 'api/v2024.09.30.1'), summary: '/health answered 500' })),
       policy(),
       async ({ world, handle, tag }) => {
-        const result: TrainStatus = await handle.result();
+        const result: TrainStatus = await trainResult(handle);
         expect(result.stage).toBe('rolled-back');
         expect(world.running.production).toBe('api/v2024.09.30.1');
         expect(world.deploys.filter((d) => d.environment === 'production').map((d) => d.tag)).toEqual([tag, 'api/v2024.09.30.1']);
@@ -131,16 +133,17 @@ describe('releaseTrain', () => {
       (w) => (w.onCheck = (req) => ({ passed: !(req.check === 'smoke' && req.environment === 'production'), summary: '/health answered 500' })),
       policy(),
       async ({ world, handle, tag }) => {
-        const result: TrainStatus = await handle.result();
+        const result: TrainStatus = await trainResult(handle);
         // Both versions fail production's smoke test: the rollback did not help, and says so.
         expect(result.stage).toBe('failed');
         expect(world.checks.filter((c) => c.environment === 'production').map((c) => c.tag)).toEqual([tag, 'api/v2024.09.30.1']);
         expect(world.notifications.at(-1)).toMatchObject({ event: 'rollback-failed' });
         expect(world.notifications.at(-1)?.text).toContain('fails its smoke test too');
-        // The new path is marked in history, which is how replay tells old trains from new.
+        // The new path is marked in history, which is how replay tells old trains from new
+        // (smoke-after-rollback, and unreleased-train-fails as the train ends unreleased).
         const history = await handle.fetchHistory();
         const markers = (history.events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch');
-        expect(markers).toHaveLength(1);
+        expect(markers).toHaveLength(2);
       },
     );
   });
@@ -155,7 +158,7 @@ describe('releaseTrain', () => {
       },
       policy(),
       async ({ world, handle }) => {
-        const result: TrainStatus = await handle.result();
+        const result: TrainStatus = await trainResult(handle);
         expect(result.stage).toBe('failed');
         expect(result.error).toContain('image pull failed');
         expect(world.notifications.find((n) => n.event === 'rollback-failed')?.text).toMatch(/ROLLBACK FAILED.*Production is frozen/);
@@ -180,7 +183,7 @@ describe('releaseTrain', () => {
         expect(await rejection(handle.executeUpdate(promoteUpdate, { args: [{ by: 'rm', reason: 'x' }] }))).toMatch(/waits for retryDeploy or abort/);
         failing = false;
         await handle.executeUpdate(retryDeployUpdate, { args: [{ by: 'oncall', reason: 'registry is back' }] });
-        const result: TrainStatus = await handle.result();
+        const result: TrainStatus = await trainResult(handle);
         expect(result.stage).toBe('released');
         expect(world.deploys.map((d) => d.environment)).toEqual(['staging', 'production']);
       },
@@ -203,7 +206,7 @@ describe('releaseTrain', () => {
         await reach(handle, 'staging');
         await new Promise((r) => setTimeout(r, 300)); // the deploy is running
         await handle.executeUpdate(abortUpdate, { args: [{ by: 'rm', reason: 'wrong commit' }] });
-        const result: TrainStatus = await handle.result();
+        const result: TrainStatus = await trainResult(handle);
         expect(result.stage).toBe('aborted');
         expect(result.stages.at(-1)?.note).toBe('rm: wrong commit');
         expect(cancelled).toBe(true);
@@ -220,7 +223,7 @@ describe('releaseTrain', () => {
       expect(world.changelogs.map((c) => c.previousTag)).toEqual([undefined, 'api/v2024.09.30.1']);
       expect(world.notifications.at(-1)?.text).toContain(`regenerated by rm: file:///releases/${tag}.md`);
       await handle.executeUpdate(promoteUpdate, { args: [{ by: 'rm', reason: 'go' }] });
-      expect((await handle.result()).stage).toBe('released');
+      expect((await trainResult(handle)).stage).toBe('released');
     });
   });
 
@@ -238,7 +241,7 @@ describe('releaseTrain', () => {
           }),
         policy({ hasE2E: false }),
         async ({ handle }) => {
-          expect((await handle.result()).stage).toBe('released');
+          expect((await trainResult(handle)).stage).toBe('released');
           // Workflow-task events vary with how signals and completions batch; polling must add none of the rest.
           const events = (await handle.fetchHistory()).events ?? [];
           // (A busy machine adds sticky-queue timeouts of workflow tasks: bookkeeping too. And the
@@ -263,7 +266,7 @@ describe('releaseTrain', () => {
 
   it('runs E2E in the overnight window (02:00 New York), then releases at the release time', async () => {
     await withTrain(() => undefined, policy({ e2eAt: '02:00' }), async ({ handle }) => {
-      const result: TrainStatus = await handle.result();
+      const result: TrainStatus = await trainResult(handle);
       expect(stages(result)).toEqual(['cut', 'staging', 'awaiting-e2e', 'e2e', 'awaiting-release', 'production', 'released']);
       const e2e = result.stages.find((s) => s.stage === 'e2e')!;
       expect(describeTime(e2e.startedAt, 'America/New_York')).toMatch(/ 02:00 E[SD]T$/);
@@ -272,10 +275,15 @@ describe('releaseTrain', () => {
 
   it('expires when nobody decides within the deadline', async () => {
     await withTrain((w) => (w.onCheck = (req) => ({ passed: req.check !== 'e2e', summary: 'failed' })), policy({ decisionDeadlineHours: 24 }), async ({ world, handle }) => {
-      const result: TrainStatus = await handle.result();
+      const result: TrainStatus = await trainResult(handle);
       expect(result.stage).toBe('expired');
       expect(world.deploys.filter((d) => d.environment === 'production')).toHaveLength(0);
       expect(world.notifications.at(-1)?.event).toBe('expired');
+      // The workflow fails (the UI shows it red, not a green "Completed"), typed by the outcome.
+      const err = (await handle.result().catch((e: unknown) => e)) as WorkflowFailedError;
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      expect(err.cause).toMatchObject({ type: 'TRAIN_EXPIRED', nonRetryable: true });
+      expect(err.cause?.message).toMatch(/ended expired: no decision within 24 h; it was not released/);
     });
   });
 });
