@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stopGroup } from '../activities/process.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** demo/ in the source tree, whether this runs from demo/ or dist/demo/. */
@@ -87,29 +88,16 @@ export function restartTargets(root: string, ports: Record<string, string> = {})
   return restarted;
 }
 
-/** Stops each environment's process and waits until it has exited (SIGKILL after 5 s). */
+/**
+ * Stops each environment's process (started detached, so the leader of its own group) and waits
+ * until it has exited: SIGTERM, then SIGKILL after 5 s, as a stopped deploy command is.
+ */
 export async function stopTargets(root: string): Promise<void> {
   const pids: number[] = [];
   for (const { dir } of environments(root)) {
     const file = join(dir, 'pid');
     const pid = existsSync(file) ? Number(readFileSync(file, 'utf8')) : 0;
-    if (pid && alive(pid)) {
-      signal(pid, 'SIGTERM');
-      pids.push(pid);
-    }
+    if (pid && alive(pid)) pids.push(pid);
   }
-  const deadline = Date.now() + 5000;
-  while (pids.some(alive)) {
-    if (Date.now() > deadline) pids.filter(alive).forEach((pid) => signal(pid, 'SIGKILL'));
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** A process gone between the check and the kill is what we wanted. */
-function signal(pid: number, name: NodeJS.Signals): void {
-  try {
-    process.kill(pid, name);
-  } catch {
-    // already exited
-  }
+  await Promise.all(pids.map((pid) => stopGroup(pid)));
 }

@@ -120,7 +120,7 @@ export async function startDemoEnv(extraConfig = '', options: { ui?: boolean } =
     async stop() {
       worker.shutdown();
       await running.catch(() => undefined);
-      stopTargets(dir);
+      await stopTargets(dir);
       await server.stop();
       rmSync(dir, { recursive: true, force: true });
     },
