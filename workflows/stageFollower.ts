@@ -7,7 +7,7 @@
  * not retried for the same commit: the next green commit, or the `retry` update, goes on.
  * Settings come from the worker's config at every look; without `stageOnMerge` the follower ends.
  */
-import { ActivityFailure, condition, continueAsNew, isCancellation, proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, condition, continueAsNew, isCancellation, patched, proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { StageActivities } from '../activities/stage.js';
 import { NON_RETRYABLE_CODES } from '../domain/errors.js';
 import type { DeploymentRecord } from '../domain/ledger.js';
@@ -155,14 +155,20 @@ export async function stageFollower(start: StageStart): Promise<StageStatus> {
     if (done) state = recordDeployment(state, done);
   };
 
-  /** Waits for a push (any) or `ms`; true when a push came. */
-  const pushOr = (ms: number) => {
-    const pushes = state.pushesHeard;
+  /**
+   * Waits for a push after the `since`-th one, or `ms`; true when one came. A push heard while the
+   * look ran was counted before this wait began, so the count is taken before the look: else that
+   * push is lost and the follower sleeps until its next poll (`patched`: older runs replay the
+   * count taken here).
+   */
+  const pushOr = (ms: number, since: number) => {
+    const pushes = patched('push-during-look') ? since : state.pushesHeard;
     return condition(() => state.pushesHeard !== pushes, ms);
   };
 
   if (!state.last) state = seedFromLedger(state, (await orUndefined(looks.latestStagingDeployment.executeWithOptions({ summary: "Read staging's last deployment" }, [{ service }]))) ?? null);
   for (;;) {
+    const pushesBeforeLook = state.pushesHeard;
     let seen: BranchLook;
     try {
       policy = await looks.stagePolicy.executeWithOptions({ summary: 'Read the stageOnMerge settings' }, [{ service }]);
@@ -179,7 +185,7 @@ export async function stageFollower(start: StageStart): Promise<StageStatus> {
       state = { ...state, lastError: why };
       const retryMs = (policy?.pollMinutes ?? 5) * 60_000;
       show(`the branch to be readable (${why}); looking again in ${Math.round(retryMs / 60_000)} min or at the next push`, 'waiting');
-      await pushOr(retryMs);
+      await pushOr(retryMs, pushesBeforeLook);
       continue;
     }
     const wanted = shouldDeploy(state, seen);
@@ -195,7 +201,7 @@ export async function stageFollower(start: StageStart): Promise<StageStatus> {
     const waitMs = nextLookMs(policy, seen);
     const pending = seen.headState === 'pending' && seen.head !== seen.candidate;
     show(pending ? `CI of ${policy.branch}@${short(seen.head)} (looking again in ${Math.round(waitMs / 1000)} s)` : `a push to ${policy.branch} (or the next look in ${policy.pollMinutes} min)`, 'waiting');
-    const heard = await pushOr(waitMs);
+    const heard = await pushOr(waitMs, pushesBeforeLook);
     if (heard && policy.quietSeconds > 0) {
       show(`${policy.quietSeconds} s without another push (a burst deploys once)`, 'waiting');
       let last = state.pushesHeard;
