@@ -42,6 +42,8 @@ export class BumpWorld {
   masterStates: CommitState[] = ['success'];
   /** How many looks a pipeline reports `running` before its outcome. */
   runningLooks = 1;
+  /** How many times the bump has looked at a pipeline of the consumer. */
+  pipelineLooks = 0;
   private counter = 0;
 
   /** `now`: the clock requests are stamped with (the test server's, which skips time). */
@@ -74,6 +76,7 @@ export class BumpWorld {
 
   private run(p: MemPipeline): PipelineRun {
     p.looks += 1;
+    this.pipelineLooks += 1;
     const status = p.looks <= this.runningLooks ? 'running' : p.final;
     const failedJobs = status === 'failed' ? [{ name: 'rspec 3/12', url: `https://ci.example/jobs/${p.id}` }] : undefined;
     return { id: p.id, url: `https://ci.example/pipelines/${p.id}`, ref: p.ref, sha: p.sha, status, ...(failedJobs ? { failedJobs } : {}) };

@@ -1,6 +1,11 @@
 /**
- * The version bump on the time-skipping server: the real bump activities against an in-memory
- * component and consumer (test/helpers/version-bump-world.ts), one test per path of the seed.
+ * The version bump on the dev server, in real time with second-long periods: the real bump
+ * activities against an in-memory component and consumer (test/helpers/version-bump-world.ts), one
+ * test per path of the seed.
+ *
+ * Not on the Java time-skipping server: there, a `resolved` update that lands while the bump's poll
+ * timer fires leaves the workflow task STARTED for ever (the server refuses the timer's cancel;
+ * temporalio/sdk-java#3088), which stopped its clock for every later test in the file under load.
  */
 import type { WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -8,9 +13,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVersionBumpActivities } from '../../activities/version-bump.js';
 import { bumpId, type BumpPlan, type BumpStage, type BumpStatus } from '../../domain/version-bump.js';
 import { bumpStatusQuery, resolvedUpdate } from '../../workflows/version-bump-messages.js';
-import { activitiesSettled, rejection } from '../helpers/train-harness.js';
+import { rejection } from '../helpers/train-harness.js';
 import { recordHistory } from '../helpers/histories.js';
-import { bundleWorker, timeSkippingEnv } from '../helpers/temporal.js';
+import { pollUntil, queryUntil } from '../helpers/poll.js';
+import { bundleWorker, devServerEnv } from '../helpers/temporal.js';
 import { BumpWorld } from '../helpers/version-bump-world.js';
 
 const FILE = 'GITALY_SERVER_VERSION';
@@ -20,17 +26,20 @@ let env: TestWorkflowEnvironment;
 let counter = 0;
 
 beforeAll(async () => {
-  env = await timeSkippingEnv();
+  env = await devServerEnv();
 });
 afterAll(async () => {
   await env?.teardown();
 });
 
+/** One second, in the plan's minutes (the bump never sleeps less than a second). */
+const SECOND = 1 / 60;
+
 function plan(overrides: Partial<BumpPlan> = {}): BumpPlan {
   return {
     component: 'gitaly', consumer: `gitlab${++counter}`, versionFile: FILE, branch: 'trainyard/bump-gitaly', title: 'Update Gitaly version',
     labels: ['group::gitaly'], blockedLabel: 'trainyard::blocked', staleLabel: 'trainyard::stale', lookback: 20, commitLimit: 10,
-    compareUrl: 'https://gitlab.example/gitaly/-/compare/{from}...{to}', pollMinutes: 5, masterPollMinutes: 15, greenCheckMinutes: 60, staleHours: 24,
+    compareUrl: 'https://gitlab.example/gitaly/-/compare/{from}...{to}', pollMinutes: SECOND, masterPollMinutes: SECOND, greenCheckMinutes: 2 * SECOND, staleHours: 24,
     operators: ['alice'], ...overrides,
   };
 }
@@ -41,8 +50,7 @@ interface Run {
   plan: BumpPlan;
 }
 
-async function withBump(setup: (world: BumpWorld) => void, p: BumpPlan, body: (run: Run) => Promise<void>, maxHistoryEvents?: number): Promise<void> {
-  const name = expect.getState().currentTestName ?? 'bump';
+async function withBump(name: string, setup: (world: BumpWorld) => void, p: BumpPlan, body: (run: Run) => Promise<void>, maxHistoryEvents?: number): Promise<void> {
   const world = new BumpWorld(FILE, OLD, () => env.currentTimeMs());
   setup(world);
   const taskQueue = `bump-test-${counter}`;
@@ -57,33 +65,23 @@ async function withBump(setup: (world: BumpWorld) => void, p: BumpPlan, body: (r
       const handle = await env.client.workflow.start('versionBump', { taskQueue, workflowId, args: [{ plan: p, startedBy: 'test', ...(maxHistoryEvents ? { maxHistoryEvents } : {}) }] });
       await body({ world, handle, plan: p });
       await recordHistory(name, handle);
-      // Terminated while the worker still runs and no activity is in flight: terminating mid-activity
-      // can stop the test server's clock for the next test.
-      await activitiesSettled(handle);
-      await handle.terminate('test over').catch(() => undefined);
     });
   } finally {
-    // A bump left running without a worker would stop the test server from skipping time for the next test.
     await env.client.workflow.getHandle(workflowId).terminate('test over').catch(() => undefined);
   }
 }
 
-/** Lets (skipped) time pass until the bump reaches `stage`. */
+/** Waits until the bump reaches `stage`. */
 async function reach(handle: WorkflowHandle, stage: BumpStage): Promise<BumpStatus> {
-  for (let i = 0; i < 200; i++) {
-    // The Java test server never answers a query that lands while a run continues as new: 2 s, then again.
-    const s = await Promise.race([handle.query(bumpStatusQuery), new Promise<undefined>((r) => setTimeout(() => r(undefined), 2_000))]);
-    if (s?.stage === stage) return s;
-    await env.sleep('5 minutes');
-  }
-  throw new Error(`bump never reached ${stage}`);
+  return queryUntil(handle, bumpStatusQuery, (s) => s.stage === stage, `the bump to reach ${stage}`);
 }
 
 const events = (s: BumpStatus) => s.attempts.map((a) => a.event);
 
-describe('versionBump', () => {
-  it('finishes when the consumer already has the latest green commit', async () => {
-    await withBump((w) => w.addComponentCommit('wip: red', false), plan(), async ({ world, handle }) => {
+// Each test has its own task queue, bump and world: they run side by side.
+describe.concurrent('versionBump', () => {
+  it('finishes when the consumer already has the latest green commit', async ({ task }) => {
+    await withBump(`versionBump > ${task.name}`, (w) => w.addComponentCommit('wip: red', false), plan(), async ({ world, handle }) => {
       const result: BumpStatus = await handle.result();
       expect(result.stage).toBe('up-to-date');
       expect(result.target).toBe(OLD);
@@ -91,9 +89,9 @@ describe('versionBump', () => {
     });
   });
 
-  it('opens the bump request and merges it when its pipeline is green', async () => {
+  it('opens the bump request and merges it when its pipeline is green', async ({ task }) => {
     let green = '';
-    await withBump((w) => {
+    await withBump(`versionBump > ${task.name}`, (w) => {
       w.addComponentCommit('fix: cache (gitaly!12)', true);
       green = w.addComponentCommit('feat: faster fetch', true);
       w.addComponentCommit('wip: not green yet', false);
@@ -114,8 +112,8 @@ describe('versionBump', () => {
     });
   });
 
-  it('retries a failed pipeline once and merges when the retry passes (test flake)', async () => {
-    await withBump((w) => {
+  it('retries a failed pipeline once and merges when the retry passes (test flake)', async ({ task }) => {
+    await withBump(`versionBump > ${task.name}`, (w) => {
       w.addComponentCommit('feat: x', true);
       w.pipelineOutcomes = ['failed'];
     }, plan(), async ({ world, handle }) => {
@@ -128,8 +126,8 @@ describe('versionBump', () => {
     });
   });
 
-  it('on a broken master waits for it to turn green, then closes and recreates the request', async () => {
-    await withBump((w) => {
+  it('on a broken master waits for it to turn green, then closes and recreates the request', async ({ task }) => {
+    await withBump(`versionBump > ${task.name}`, (w) => {
       w.addComponentCommit('feat: x', true);
       w.pipelineOutcomes = ['failed', 'failed'];
       w.masterStates = ['failure', 'failure', 'failure', 'success'];
@@ -144,8 +142,8 @@ describe('versionBump', () => {
     });
   });
 
-  it('on a regression labels the request, tells the team with the failing job, and waits for resolved', async () => {
-    await withBump((w) => {
+  it('on a regression labels the request, tells the team with the failing job, and waits for resolved', async ({ task }) => {
+    await withBump(`versionBump > ${task.name}`, (w) => {
       w.addComponentCommit('feat: breaks rspec', true);
       w.pipelineOutcomes = ['failed', 'failed'];
     }, plan(), async ({ world, handle }) => {
@@ -155,8 +153,9 @@ describe('versionBump', () => {
       const team = world.notes.filter((n) => n.audience === 'team');
       expect(team).toHaveLength(1);
       expect(team[0]!.text).toContain(`https://ci.example/jobs/${world.pipelines[1]!.id}`);
-      // Hours pass: nobody acted, nothing changes, nobody is told twice.
-      await env.sleep('3 hours');
+      // Looks pass: nobody acted, nothing changes, nobody is told twice.
+      const seen = world.pipelineLooks;
+      await pollUntil('three more looks at the blocked request', () => world.pipelineLooks >= seen + 3);
       expect((await handle.query(bumpStatusQuery)).stage).toBe('blocked');
       expect(world.notes.filter((n) => n.audience === 'team')).toHaveLength(1);
       expect(await rejection(handle.executeUpdate(resolvedUpdate, { args: [{ by: 'mallory', reason: 'trust me' }] }))).toMatch(/"mallory" may not resolve/);
@@ -170,8 +169,8 @@ describe('versionBump', () => {
     });
   });
 
-  it('a newer green commit updates the blocked request instead of opening another', async () => {
-    await withBump((w) => {
+  it('a newer green commit updates the blocked request instead of opening another', async ({ task }) => {
+    await withBump(`versionBump > ${task.name}`, (w) => {
       w.addComponentCommit('feat: breaks rspec', true);
       w.pipelineOutcomes = ['failed', 'failed'];
     }, plan(), async ({ world, handle }) => {
@@ -186,8 +185,8 @@ describe('versionBump', () => {
     });
   });
 
-  it('keeps a version a person wrote into the request and waits for its pipeline', async () => {
-    await withBump((w) => {
+  it('keeps a version a person wrote into the request and waits for its pipeline', async ({ task }) => {
+    await withBump(`versionBump > ${task.name}`, (w) => {
       w.addComponentCommit('feat: breaks rspec', true);
       w.pipelineOutcomes = ['failed', 'failed'];
     }, plan(), async ({ world, handle }) => {
@@ -203,11 +202,12 @@ describe('versionBump', () => {
     });
   });
 
-  it('labels a request open longer than a day as stale once, across continue-as-new', async () => {
-    await withBump((w) => {
+  it('labels a request open longer than a day as stale once, across continue-as-new', async ({ task }) => {
+    // "A day" is three seconds here; the pipeline runs for eight looks, a second apart.
+    await withBump(`versionBump > ${task.name}`, (w) => {
       w.addComponentCommit('feat: slow pipeline', true);
-      w.runningLooks = 30;
-    }, plan({ pollMinutes: 60 }), async ({ world, handle }) => {
+      w.runningLooks = 8;
+    }, plan({ staleHours: 3 / 3600 }), async ({ world, handle }) => {
       const result: BumpStatus = await handle.result();
       expect(result.stage).toBe('merged');
       expect(world.requests[0]!.labels).toContain('trainyard::stale');
@@ -216,6 +216,6 @@ describe('versionBump', () => {
       // The long wait continued as new: the final run is not the first.
       const first = await env.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId).describe();
       expect(first.status.name).toBe('CONTINUED_AS_NEW');
-    }, 120);
+    }, 40);
   });
 });
