@@ -6,8 +6,7 @@ import { TrainyardError } from '../domain/errors.js';
 import { configPath, loadConfigFile } from './config-file.js';
 import { connectClient, operatorTarget } from './temporal.js';
 
-/** A failure the CLI reports in one line (plus a hint) and exits 1 for. */
-export class Rejected extends Error {}
+export { Rejected } from './commands.js';
 
 export function operator(flag: string | undefined): string {
   return flag ?? process.env.TRAINYARD_OPERATOR ?? userInfo().username;

@@ -17,6 +17,7 @@
  */
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { Command, InvalidArgumentError } from 'commander';
+import { declare } from './commands.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -191,10 +192,8 @@ function originArg(text: string, previous: string[] | undefined): string[] {
 }
 
 /** `trainyard codec-server`: serves the codec that TRAINYARD_CODEC_KEYS / _KEY_FILE configure. */
-export function addCodecServerCommand(program: Command): void {
-  program
-    .command('codec-server')
-    .description("decode encrypted payloads for the Temporal Web UI (keys from TRAINYARD_CODEC_KEYS or TRAINYARD_CODEC_KEY_FILE)")
+export function register(program: Command): void {
+  declare(program, 'codec-server')
     .option('--port <port>', `port on 127.0.0.1 (default ${DEFAULT_CODEC_PORT})`, portArg)
     .option('--ui-origin <origin>', `origin of the Web UI allowed to call it, repeatable (default ${DEFAULT_UI_ORIGIN})`, originArg)
     .addHelpText(

@@ -5,6 +5,7 @@
  */
 import { WorkflowFailedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { Command } from 'commander';
+import { declare } from './commands.js';
 import { cutId } from '../domain/ids.js';
 import type { CutRequest, CutResult } from '../workflows/cutRelease.js';
 import { regenerateChangelogUpdate } from '../workflows/messages.js';
@@ -34,10 +35,8 @@ async function cut(client: Client, program: Command, req: CutRequest, workflowSu
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-export function addCutCommands(program: Command): void {
-  program
-    .command('start <service>')
-    .description('cut a release of a service now and start its train')
+export function register(program: Command): void {
+  declare(program, 'start')
     .option('--ref <ref>', 'branch, tag or commit to tag (default: the default branch head)')
     .option('--tag <tag>', 'explicit tag (default: the next free tag of the release date)')
     .action(async (service: string, opts: { ref?: string; tag?: string }) =>
@@ -48,9 +47,7 @@ export function addCutCommands(program: Command): void {
       }),
     );
 
-  program
-    .command('tag <service>')
-    .description("tag a chosen commit as the next tag (.1 → .2) and supersede the service's active train")
+  declare(program, 'tag')
     .requiredOption('--from <sha>', 'the commit to tag')
     .requiredOption('--reason <text>', 'why the release candidate is replaced')
     .action(async (service: string, opts: { from: string; reason: string }) =>
@@ -64,9 +61,7 @@ export function addCutCommands(program: Command): void {
       }),
     );
 
-  program
-    .command('hotfix <service>')
-    .description('branch from the production tag, cherry-pick commits, tag and release them; freezes other trains meanwhile')
+  declare(program, 'hotfix')
     .requiredOption('--from <tag>', 'the tag running in production')
     .requiredOption('--pick <sha>', 'a commit to cherry-pick (repeat for several, applied in order)', collect)
     .action(async (service: string, opts: { from: string; pick: string[] }) =>
@@ -77,9 +72,7 @@ export function addCutCommands(program: Command): void {
       }),
     );
 
-  program
-    .command('changelog <train>')
-    .description("regenerate a train's changelog, optionally from another previous tag")
+  declare(program, 'changelog')
     .option('--from <tag>', 'start from this tag instead of the last production version')
     .requiredOption('--reason <text>', 'why (recorded and notified)')
     .action(async (train: string, opts: { from?: string; reason: string }) =>

@@ -4,6 +4,7 @@
  */
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { Command } from 'commander';
+import { declare } from './commands.js';
 import { flagWorkflowId, type FlagState } from '../domain/flag-rollout.js';
 import { type ApproveRequest, type FlagRequest } from '../domain/flag-requests.js';
 import { abortFlagUpdate, advanceFlagUpdate, approveFlagUpdate, flagStatusQuery, pauseFlagUpdate, resumeFlagUpdate, rollbackStageFlagUpdate } from '../workflows/flag-messages.js';
@@ -46,8 +47,8 @@ async function send(flag: string, update: Update | typeof approveFlagUpdate, req
   });
 }
 
-export function addFlagCommands(program: Command): void {
-  const flag = program.command('flag').description('feature-flag rollouts (Ready-for-testing → Opt-in → Opt-out → Mandatory)');
+export function register(program: Command): void {
+  const flag = declare(program, 'flag');
   flag
     .command('start <flag>')
     .description('start the rollout of a flag from the config (acceptance testing begins at once)')

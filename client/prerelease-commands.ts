@@ -7,6 +7,7 @@
  */
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { declare } from './commands.js';
 import { buildForge } from '../activities/registry.js';
 import { TrainyardError } from '../domain/errors.js';
 import { preReleaseId, prNumber } from '../domain/prerelease.js';
@@ -89,17 +90,15 @@ async function revert(configFlag: string | undefined, service: string, prs: numb
   if (failed.length > 0) throw new Rejected(`revert failed for ${failed.length} pull request(s):\n${failed.join('\n')}`);
 }
 
-export function addPreReleaseCommands(program: Command): void {
-  program
-    .command('deploy <service>')
-    .description("deploys a pre-release whose QA gate is open to production (marks it latest, smoke-tests, rolls back on failure)")
+export function register(program: Command): void {
+  declare(program, 'deploy')
     .requiredOption('--tag <tag>', 'the pre-release, e.g. 2024.09.01')
     .addOption(new Option('--env <environment>', 'where to deploy').choices(['production']).default('production'))
     .requiredOption('--reason <text>', 'why (recorded and notified)')
     .action(async (service: string, opts: { tag: string; reason: string }) => {
       await deploy(service, opts.tag, operator(program.opts().as), opts.reason);
     });
-  const gate = program.command('prerelease').description("a pre-release's QA gate (seed 004): status, waivers, env var acknowledgements");
+  const gate = declare(program, 'prerelease');
   gate
     .command('status <service>')
     .description('the gate: each pull request approved, waived or blocked, and what the pre-release waits for')
@@ -133,9 +132,7 @@ export function addPreReleaseCommands(program: Command): void {
     .action(async (service: string, opts: { tag: string }) =>
       gateAction(service, opts.tag, 'recheck', (h) => h.executeUpdate(recheckUpdate, { args: [{ by: operator(program.opts().as) }] })),
     );
-  program
-    .command('revert <service>')
-    .description('opens a revert pull request for each merged pull request (stage-fixes)')
+  declare(program, 'revert')
     .requiredOption('--pr <number...>', 'the merged pull requests to revert', prArg as never)
     .action(async (service: string, opts: { pr: number[] }) => {
       await revert(program.opts().config, service, opts.pr);

@@ -5,6 +5,7 @@
  */
 import { ScheduleNotFoundError, type Client } from '@temporalio/client';
 import type { Command } from 'commander';
+import { declare } from './commands.js';
 import { TrainyardError } from '../domain/errors.js';
 import { cutScheduleId, SCHEDULE_PREFIX } from '../domain/ids.js';
 import { authorisationProblem } from '../domain/train.js';
@@ -75,8 +76,8 @@ function onCutSchedule(program: Command, service: string, act: (target: Awaited<
   return withClient(async (client) => act({ ...(await scheduleOf(client, service)), by }));
 }
 
-export function addScheduleCommands(program: Command): void {
-  const schedules = program.command('schedules').description("the services' cut schedules (Temporal Schedules)");
+export function register(program: Command): void {
+  const schedules = declare(program, 'schedules');
   schedules
     .command('list', { isDefault: true })
     .description('every Trainyard schedule: paused or not, why, and the next runs')

@@ -9,6 +9,7 @@
  */
 import { WorkflowIdConflictPolicy, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { Command } from 'commander';
+import { declare } from './commands.js';
 import type { TrainyardConfig } from '../domain/config.js';
 import { stageFollowerId } from '../domain/ids.js';
 import type { StageStatus } from '../domain/stage.js';
@@ -47,8 +48,8 @@ async function follower(client: Client, service: string) {
   }
 }
 
-export function addStageCommands(program: Command): void {
-  const stage = program.command('stage').description('stage on every merge: the follower that deploys each green commit of a branch to staging');
+export function register(program: Command): void {
+  const stage = declare(program, 'stage');
   stage
     .command('status <service>')
     .description('what staging got from the follower, and what it waits for')

@@ -4,6 +4,7 @@
  * environment variables the config names (`webhooks.githubSecretEnv`, `webhooks.gitlabTokenEnv`).
  */
 import type { Command } from 'commander';
+import { declare } from './commands.js';
 import { TrainyardError } from '../domain/errors.js';
 import { previewWorkflowId } from '../domain/preview.js';
 import { previewsConfigSchema, webhooksConfigSchema, type WebhooksConfig } from '../domain/preview-config.js';
@@ -56,10 +57,8 @@ export function receiverSettings(config: TrainyardConfig, environment: Record<st
   };
 }
 
-export function addWebhookCommands(program: Command): void {
-  program
-    .command('webhooks')
-    .description('receive GitHub/GitLab webhooks: pull requests run preview environments, pushes to a followed branch go to staging')
+export function register(program: Command): void {
+  declare(program, 'webhooks')
     .option('--port <port>', 'port to listen on (default: webhooks.port of the config)', (v) => Number(v))
     .option('--host <host>', 'address to listen on (default: webhooks.host of the config)')
     .action(async (opts: { port?: number; host?: string }) => {
@@ -76,9 +75,7 @@ export function addWebhookCommands(program: Command): void {
         await receiver.close();
       });
     });
-  program
-    .command('preview <service> <pr>')
-    .description("a pull request's preview environment: state, URL, deployed commit, what it waits for")
+  declare(program, 'preview')
     .action(async (service: string, pr: string) => {
       await withClient(async (client) => {
         const status = await client.workflow.getHandle(previewWorkflowId(service, Number(pr))).query(previewStatusQuery);

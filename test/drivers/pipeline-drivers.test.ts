@@ -12,6 +12,7 @@ import { GitLabForge } from '../../activities/forge/gitlab.js';
 import type { GitLabPipelineConfig, GitPromotionConfig } from '../../domain/config.js';
 import { TrainyardError } from '../../domain/errors.js';
 import { startFakeGitLab, type FakeGitLab } from '../fakes/gitlab.js';
+import { pollUntil } from '../helpers/poll.js';
 
 let gitlab: FakeGitLab;
 let forge: Forge;
@@ -43,12 +44,10 @@ function pipelineConfig(extra: Partial<GitLabPipelineConfig> = {}): GitLabPipeli
 
 /** Waits until the fake has a pipeline beyond the `known` ones, and returns its id. */
 async function newPipeline(known: number): Promise<string> {
-  for (let i = 0; i < 200; i++) {
+  return pollUntil(`pipeline number ${known + 1} to be created`, () => {
     const p = gitlab.state.pipelines[known];
-    if (p) return String(p.id);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error('no pipeline was created');
+    return p ? String(p.id) : undefined;
+  }, { timeoutMs: 5_000 });
 }
 
 async function failure(promise: Promise<unknown>): Promise<TrainyardError> {
@@ -104,9 +103,12 @@ describe('gitlab-pipeline deployer', () => {
     // The first attempt's worker "dies": nobody waits for it any more (it keeps polling in the background).
     const abandoned = new PipelineDeployer(forge, pipelineConfig(), fast).deploy(req, first.ctx).catch(() => undefined);
     const id = await newPipeline(0);
-    expect(first.beats[0]).toEqual({ runId: id });
-    const resumed = new PipelineDeployer(forge, pipelineConfig(), fast).deploy(req, context(first.beats.at(-1)).ctx);
-    await new Promise((r) => setTimeout(r, 100));
+    // GitLab has the pipeline before the driver has its answer: wait for the driver's heartbeat.
+    expect(await pollUntil('the first attempt to heartbeat its pipeline', () => first.beats[0])).toEqual({ runId: id });
+    const again = context(first.beats.at(-1));
+    const resumed = new PipelineDeployer(forge, pipelineConfig(), fast).deploy(req, again.ctx);
+    // The resumed attempt has looked at the running pipeline before it finishes.
+    await pollUntil('the resumed attempt to watch the pipeline', () => again.beats.length > 0);
     await gitlab.finishPipeline(id, 'success');
     expect((await resumed).url).toContain(`/pipelines/${id}`);
     expect(gitlab.state.pipelines).toHaveLength(1);
@@ -123,9 +125,10 @@ describe('gitlab-pipeline deployer', () => {
     const id = String(gitlab.state.pipelines[0]?.id);
 
     // Production's trigger (other variables) is not mistaken for it.
-    const second = { ...context().ctx, attempt: 2, firstScheduledAt: scheduledAt };
+    const secondAttempt = context();
+    const second = { ...secondAttempt.ctx, attempt: 2, firstScheduledAt: scheduledAt };
     const retried = new PipelineDeployer(forge, pipelineConfig(), fast).deploy(req, second);
-    await new Promise((r) => setTimeout(r, 200));
+    await pollUntil('the second attempt to watch the pipeline GitLab created', () => secondAttempt.beats.length > 0);
     await gitlab.finishPipeline(id, 'failed');
     expect((await failure(retried)).code).toBe('DEPLOY_FAILED');
     expect(gitlab.state.pipelines).toHaveLength(1);
@@ -146,10 +149,7 @@ describe('gitlab-pipeline deployer', () => {
     const tagPipeline = await forge.triggerPipeline({ ref: TAG });
     const { ctx } = context();
     const deploying = new PipelineDeployer(forge, pipelineConfig({ job: 'promote-production' }), fast).deploy({ ...req, environment: 'production' }, ctx);
-    for (let i = 0; i < 200 && gitlab.state.jobs.find((j) => j.name === 'promote-production' && String(j.pipelineId) === tagPipeline.id)?.status === 'manual'; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    expect(gitlab.state.jobs.find((j) => j.name === 'promote-production' && String(j.pipelineId) === tagPipeline.id)?.status).not.toBe('manual');
+    await pollUntil('the manual promote-production job to be played', () => gitlab.state.jobs.find((j) => j.name === 'promote-production' && String(j.pipelineId) === tagPipeline.id)?.status !== 'manual', { timeoutMs: 5_000 });
     expect(gitlab.state.pipelines).toHaveLength(1); // no new pipeline: the tag's own
     await gitlab.finishPipeline(tagPipeline.id, 'success');
     expect((await deploying).url).toContain(`/pipelines/${tagPipeline.id}`);

@@ -1,0 +1,65 @@
+/** `trainyard status|watch|promote|abort|retry-deploy|rerun-e2e`: a train and the updates an operator sends it. */
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import type { Command } from 'commander';
+import type { OperatorRequest } from '../domain/train.js';
+import { abortUpdate, promoteUpdate, rerunE2EUpdate, retryDeployUpdate } from '../workflows/messages.js';
+import { operator, withClient } from './cli-context.js';
+import { declare, Rejected, type CommandName } from './commands.js';
+import { formatTrain, formatTrainList } from './format.js';
+import { activeTrains, followTrain, resolveTrain, trainStatus } from './trains.js';
+
+async function sendUpdate(train: string, update: typeof promoteUpdate, req: OperatorRequest, verb: string): Promise<void> {
+  await withClient(async (client) => {
+    const id = await resolveTrain(client, train);
+    const before = await trainStatus(client, id); // an unknown train is reported with the list of active ones
+    try {
+      const status = await client.workflow.getHandle(id).executeUpdate(update, { args: [req] });
+      const override = req.overrideFreeze ? ', overriding the production freeze' : '';
+      console.log(`${verb} ${id} (by ${req.by}: ${req.reason}${override}); stage: ${status.stage}`);
+    } catch (err) {
+      if (!(err instanceof WorkflowUpdateFailedError)) throw err;
+      const frozen = update === promoteUpdate && !req.overrideFreeze && before.freezes?.production?.frozen;
+      const hint = frozen ? `\nWith the override-freeze right: trainyard promote ${id} --override-freeze --reason "…"` : '';
+      throw new Rejected(`${verb} rejected: ${err.cause?.message ?? err.message}${hint}`);
+    }
+  });
+}
+
+
+function operatorCommand(program: Command, name: CommandName, update: typeof promoteUpdate, verb: string): Command {
+  return declare(program, name)
+    .requiredOption('--reason <text>', 'why (recorded in the train and notified)')
+    .action(async (train: string, opts: { reason: string; overrideFreeze?: boolean }) => {
+      const req: OperatorRequest = { by: operator(program.opts().as), reason: opts.reason };
+      if (opts.overrideFreeze) req.overrideFreeze = true;
+      await sendUpdate(train, update, req, verb);
+    });
+}
+
+export function register(program: Command): void {
+  declare(program, 'status')
+    .option('--json', 'machine-readable output')
+    .action(async (train: string | undefined, opts: { json?: boolean }) => {
+      await withClient(async (client) => {
+        if (!train) {
+          const trains = await activeTrains(client);
+          console.log(opts.json ? JSON.stringify(trains, null, 2) : formatTrainList(trains));
+          return;
+        }
+        const status = await trainStatus(client, await resolveTrain(client, train, { latestIfNoneActive: true }));
+        console.log(opts.json ? JSON.stringify(status, null, 2) : formatTrain(status));
+      });
+    });
+
+  declare(program, 'watch')
+    .action(async (train: string) =>
+      withClient(async (client) => {
+        await followTrain(client, await resolveTrain(client, train, { latestIfNoneActive: true }), (line) => console.log(`${new Date().toISOString()}  ${line}`));
+      }),
+    );
+
+  operatorCommand(program, 'promote', promoteUpdate, 'promote').option('--override-freeze', 'promote through a production freeze (needs the override-freeze right)');
+  operatorCommand(program, 'abort', abortUpdate, 'abort');
+  operatorCommand(program, 'retry-deploy', retryDeployUpdate, 'retry-deploy');
+  operatorCommand(program, 'rerun-e2e', rerunE2EUpdate, 'rerun-e2e');
+}
