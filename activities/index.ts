@@ -10,6 +10,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { TrainyardConfig } from '../domain/config.js';
 import type { LedgerConfig } from '../domain/ledger.js';
 import { TrainyardError } from '../domain/errors.js';
+import { stepPolicyOf } from '../domain/steps.js';
 import type { TrainPolicy } from '../domain/train.js';
 import { readVersion } from './checks/http.js';
 import { changelogPublisher } from './changelog.js';
@@ -106,8 +107,7 @@ export function trainPolicyOf(config: TrainyardConfig, service: string): TrainPo
   if (s.operators) policy.operators = s.operators;
   if (s.e2eAt) policy.e2eAt = s.e2eAt;
   if (config.temporal.uiUrl) policy.uiUrl = config.temporal.uiUrl;
-  if (s.heartbeatSeconds) policy.heartbeatSeconds = s.heartbeatSeconds;
-  return policy;
+  return { ...policy, ...stepPolicyOf(s) };
 }
 
 export function ledgerConfigOf(config: TrainyardConfig, service: string): LedgerConfig {
@@ -137,7 +137,7 @@ export function createActivities({ config, drivers, client, callbacks }: Activit
     publishChangelog: changelogPublisher(client, drivers),
     supersedeTrain: trainSuperseder(client),
     workflowRunning: workflowWatcher(client),
-    startRollback: rollbackStarter(client, config.temporal.taskQueue, (service) => config.services[service]?.heartbeatSeconds),
+    startRollback: rollbackStarter(client, config.temporal.taskQueue, (service) => stepPolicyOf(config.services[service] ?? {})),
     pauseCutSchedule: schedulePauser(client),
     async trainPolicy({ service }) {
       return trainPolicyOf(config, service);

@@ -6,6 +6,7 @@
 import { ScheduleNotFoundError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { TrainyardError } from '../domain/errors.js';
 import type { LedgerConfig } from '../domain/ledger.js';
+import type { StepPolicy } from '../domain/steps.js';
 import type { LedgerInput } from '../workflows/environmentLedger.js';
 import { configureSignal } from '../workflows/ledger-messages.js';
 import { supersedeUpdate } from '../workflows/messages.js';
@@ -88,14 +89,13 @@ export function schedulePauser(client: Client) {
  * Starts an environment's rollback workflow. The id names the target, and an existing run of it is
  * used rather than failed, so a retried activity (or a second operator) never starts two.
  */
-export function rollbackStarter(client: Client, taskQueue: string, heartbeatSecondsOf: (service: string) => number | undefined = () => undefined) {
+export function rollbackStarter(client: Client, taskQueue: string, stepPolicy: (service: string) => StepPolicy = () => ({})) {
   return async function startRollback(req: RollbackStart): Promise<string> {
     const workflowId = rollbackId(req.service, req.environment, req.tag);
-    const heartbeatSeconds = heartbeatSecondsOf(req.service);
     await client.workflow.start('rollbackEnvironment', {
       workflowId,
       taskQueue,
-      args: [heartbeatSeconds ? { ...req, heartbeatSeconds } : req],
+      args: [{ ...req, ...stepPolicy(req.service) }],
       workflowIdConflictPolicy: 'USE_EXISTING',
       typedSearchAttributes: [
         { key: SERVICE, value: req.service },

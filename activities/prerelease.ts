@@ -5,6 +5,7 @@
  */
 import type { TrainyardConfig } from '../domain/config.js';
 import { TrainyardError } from '../domain/errors.js';
+import { stepPolicyOf } from '../domain/steps.js';
 import { parsePreReleaseTag, preReleaseTagPrefix, type PreReleasePolicy, type PullRequestLabels, type PullRequestView } from '../domain/prerelease.js';
 import { preReleaseConfigSchema, type PreReleaseConfig } from '../domain/prerelease-config.js';
 import type { Forge } from './forge/forge.js';
@@ -51,7 +52,7 @@ export function preReleasePolicyOf(config: TrainyardConfig, service: string): Pr
     timeZone: s.release.timeZone,
     smoke: s.environments.production.smoke !== undefined,
     ...(s.operators ? { operators: s.operators } : {}),
-    ...(s.heartbeatSeconds ? { heartbeatSeconds: s.heartbeatSeconds } : {}),
+    ...stepPolicyOf(s),
   };
 }
 

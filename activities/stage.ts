@@ -6,6 +6,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { TrainyardConfig } from '../domain/config.js';
 import { ledgerId } from '../domain/ids.js';
+import { stepPolicyOf } from '../domain/steps.js';
 import { ledgerQuery } from '../workflows/ledger-messages.js';
 import type { BranchLook, StagePolicy } from '../domain/stage.js';
 import { stageOnMergeSchema } from '../domain/stage-config.js';
@@ -35,7 +36,7 @@ export function stagePolicyOf(config: TrainyardConfig, service: string, defaultB
     pendingPollSeconds: follow.pendingPollSeconds,
     smoke: s.environments.staging.smoke !== undefined,
     ...(s.operators ? { operators: s.operators } : {}),
-    ...(s.heartbeatSeconds ? { heartbeatSeconds: s.heartbeatSeconds } : {}),
+    ...stepPolicyOf(s),
   };
 }
 

@@ -3,6 +3,7 @@
  * so no activity implementation (or Node built-in) can reach the workflow sandbox.
  */
 import type { LockRequest } from '../domain/ledger.js';
+import type { StepPolicy } from '../domain/steps.js';
 import type { ChangelogSummary, CheckOutcome, EnvironmentName, TrainPolicy } from '../domain/train.js';
 import type { Subscription } from '../workflows/ledger-messages.js';
 
@@ -57,15 +58,13 @@ export type LedgerSignal = { service: string; environment: EnvironmentName } & (
   | { signal: 'hotfixFreeze'; payload: { trainId: string; tag: string; by: string } }
 );
 
-export interface RollbackStart {
+export interface RollbackStart extends StepPolicy {
   service: string;
   environment: EnvironmentName;
   tag: string;
   commit: string;
   by: string;
   reason: string;
-  /** Heartbeat timeout of the rollback's deploy and smoke check (the service's `heartbeatSeconds`). */
-  heartbeatSeconds?: number;
 }
 
 export interface TrainActivities {

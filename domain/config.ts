@@ -259,6 +259,15 @@ const service = z.strictObject({
    * every 5 s). Default 60.
    */
   heartbeatSeconds: z.number().int().min(15).max(600).optional(),
+  /**
+   * Retries of this service's deploys and checks that fail (a target down, a run that failed): the
+   * first `initialIntervalSeconds` after the failure, each next twice as long (at most 2 minutes
+   * apart), `maximumAttempts` in all; then the train waits for `retry-deploy`. Default 10 s, 4.
+   */
+  stepRetry: z.strictObject({
+    initialIntervalSeconds: z.number().int().min(1).max(600),
+    maximumAttempts: z.number().int().min(1).max(20),
+  }).optional(),
   /** Every green commit of a branch goes to staging (`stage/<service>`, seed 004). */
   stageOnMerge: stageOnMergeSchema.optional(),
 }).superRefine((s, ctx) => {

@@ -4,6 +4,7 @@
  * (workflows/preRelease.ts) wires messages and activities to these.
  */
 import type { Right } from './config.js';
+import type { StepPolicy } from './steps.js';
 import { formatTag, parseTag, refNameProblem } from './tags.js';
 import { authorisationProblem, requestProblem, type OperatorRequest } from './train.js';
 
@@ -26,7 +27,7 @@ export function preReleaseTagFormatProblem(format: string): string | undefined {
 
 
 /** What a pre-release workflow needs to decide (plain JSON, no driver settings). */
-export interface PreReleasePolicy {
+export interface PreReleasePolicy extends StepPolicy {
   service: string;
   tagFormat: string;
   approvalLabel: string;
@@ -38,8 +39,6 @@ export interface PreReleasePolicy {
   operators?: { name: string; rights: Right[] }[];
   /** Whether production has a smoke (post-deploy sanity / error-rate) check. */
   smoke: boolean;
-  /** Heartbeat timeout of the deploy and sanity check (the service's `heartbeatSeconds`). */
-  heartbeatSeconds?: number;
 }
 
 /** Workflow ids: a pre-release per tag; one cut per service at a time. */

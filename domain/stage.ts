@@ -1,5 +1,6 @@
 import { authorisationProblem, requestProblem, type OperatorRequest } from './train.js';
 import type { Right } from './config.js';
+import type { StepPolicy } from './steps.js';
 
 /**
  * "Stage on every merge" (seed 004: every commit to main is deployed to stage): one long-lived
@@ -10,7 +11,7 @@ import type { Right } from './config.js';
  */
 
 /** What the worker's config says about one service's follower; null when it has none (the follower ends). */
-export interface StagePolicy {
+export interface StagePolicy extends StepPolicy {
   service: string;
   branch: string;
   requireGreen: boolean;
@@ -22,8 +23,6 @@ export interface StagePolicy {
   smoke: boolean;
   /** Who may act on the service (absent: anyone). */
   operators?: { name: string; rights: Right[] }[];
-  /** Heartbeat timeout of the deploy and smoke check (the service's `heartbeatSeconds`). */
-  heartbeatSeconds?: number;
 }
 
 /** The branch as the follower sees it: its head, the head's CI state, and the commit to deploy. */

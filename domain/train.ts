@@ -5,13 +5,14 @@
 import type { ReleaseCalendar } from './calendar.js';
 import type { Right } from './config.js';
 import { describeFreeze, type FreezeView } from './ledger.js';
+import type { StepPolicy } from './steps.js';
 import { refNameProblem } from './tags.js';
 
 export const ENVIRONMENTS = ['staging', 'production'] as const;
 export type EnvironmentName = (typeof ENVIRONMENTS)[number];
 
 /** What a train needs to decide; derived from the service's config when the train is cut. */
-export interface TrainPolicy {
+export interface TrainPolicy extends StepPolicy {
   service: string;
   tagFormat: string;
   release: ReleaseCalendar;
@@ -23,8 +24,6 @@ export interface TrainPolicy {
   smoke: Record<EnvironmentName, boolean>;
   /** Base URL of the Temporal Web UI, for links. */
   uiUrl?: string;
-  /** Heartbeat timeout of deploys and checks (default: the proxy's 1 minute). */
-  heartbeatSeconds?: number;
 }
 
 export interface TrainInput {

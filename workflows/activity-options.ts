@@ -2,7 +2,8 @@
  * Activity proxies with explicit timeouts and retry policies, one per kind of side effect.
  * Permanent failures (the error catalogue's non-retryable codes) are never retried.
  */
-import { ActivityCancellationType, isCancellation, log, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import { ActivityCancellationType, isCancellation, log, proxyActivities, proxyLocalActivities, type ActivityOptions } from '@temporalio/workflow';
+import type { StepPolicy } from '../domain/steps.js';
 import type { TrainActivities, TrainEvent } from '../activities/types.js';
 import { NON_RETRYABLE_CODES } from '../domain/errors.js';
 
@@ -19,19 +20,28 @@ export const forge = proxyActivities<TrainActivities>({
  * so a killed worker is noticed within the heartbeat timeout and the attempt resumes elsewhere.
  * Cancellation waits for the driver to stop the external run.
  */
+const longRunningRetry = { initialInterval: '10s', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 4, nonRetryableErrorTypes };
+
 export const longRunning = proxyActivities<TrainActivities>({
   startToCloseTimeout: '6 hours',
   heartbeatTimeout: '1 minute',
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: { initialInterval: '10s', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 4, nonRetryableErrorTypes },
+  retry: longRunningRetry,
 });
 
 /**
- * Call-site options of a long-running step: its summary (the UI's timeline) and, when the service
- * sets one, its heartbeat timeout. Old trains without the setting keep the proxy's default.
+ * Call-site options of a long-running step: its summary (the UI's timeline) and what the service
+ * sets of its heartbeat timeout and retries (`heartbeatSeconds`, `stepRetry`). Trains cut before a
+ * setting existed keep the proxy's defaults; options are not part of what a replay compares.
  */
-export function step(summary: string, heartbeatSeconds?: number): { summary: string; heartbeatTimeout?: string } {
-  return heartbeatSeconds ? { summary, heartbeatTimeout: `${heartbeatSeconds}s` } : { summary };
+export function step(summary: string, policy: StepPolicy = {}): ActivityOptions & { summary: string } {
+  const options: ActivityOptions & { summary: string } = { summary };
+  if (policy.heartbeatSeconds) options.heartbeatTimeout = `${policy.heartbeatSeconds}s`;
+  if (policy.stepRetry) {
+    const { initialIntervalSeconds, maximumAttempts } = policy.stepRetry;
+    options.retry = { ...longRunningRetry, initialInterval: `${initialIntervalSeconds}s`, maximumInterval: `${Math.max(120, initialIntervalSeconds)}s`, maximumAttempts };
+  }
+  return options;
 }
 
 /**

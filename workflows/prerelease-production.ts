@@ -49,7 +49,7 @@ async function promote(d: ProductionDeps, ledgers: LedgerLink, grant: LockGrant,
   if (previous) d.status.versions.previousProduction = previous.tag;
   d.enter('production');
   try {
-    await longRunning.deploy.executeWithOptions(step(`Deploy ${tag} to production`, d.input.policy.heartbeatSeconds), [{ service, environment: 'production', tag, commit, trainId: d.status.workflowId }]);
+    await longRunning.deploy.executeWithOptions(step(`Deploy ${tag} to production`, d.input.policy), [{ service, environment: 'production', tag, commit, trainId: d.status.workflowId }]);
   } catch (err) {
     if (isCancellation(err)) throw err;
     await d.fail(`deploy of ${tag} to production failed: ${failureMessage(err)}`);
@@ -78,7 +78,7 @@ async function deployedInProduction(d: ProductionDeps): Promise<{ tag: string; c
 async function sane(d: ProductionDeps): Promise<boolean> {
   const { service, tag, commit, policy } = d.input;
   if (!policy.smoke) return true;
-  const check = await longRunning.runCheck.executeWithOptions(step(`Sanity check of ${tag} in production`, d.input.policy.heartbeatSeconds), [
+  const check = await longRunning.runCheck.executeWithOptions(step(`Sanity check of ${tag} in production`, d.input.policy), [
     { service, check: 'smoke', environment: 'production', tag, commit, trainId: d.status.workflowId },
   ]);
   if (!check.passed) await d.tell('check-failed', `Sanity check of ${tag} in production failed: ${check.summary}`);
@@ -98,7 +98,7 @@ async function rollBack(
   }
   d.enter('rolling-back', `to ${previous.tag}`);
   try {
-    await longRunning.deploy.executeWithOptions(step(`Roll production back to ${previous.tag}`, d.input.policy.heartbeatSeconds), [
+    await longRunning.deploy.executeWithOptions(step(`Roll production back to ${previous.tag}`, d.input.policy), [
       { service, environment: 'production', tag: previous.tag, commit: previous.commit, trainId: d.status.workflowId },
     ]);
   } catch (err) {

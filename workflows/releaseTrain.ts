@@ -139,7 +139,7 @@ class Train {
     await this.report.annotate(environment, tag);
     await this.report.tell('deployed', `Deployed ${tag} to ${environment}.`);
     if (!this.input.policy.smoke[environment]) return true;
-    const smoke = await longRunning.runCheck.executeWithOptions(step(`Smoke test ${tag} in ${environment}`, this.input.policy.heartbeatSeconds), [
+    const smoke = await longRunning.runCheck.executeWithOptions(step(`Smoke test ${tag} in ${environment}`, this.input.policy), [
       { service, check: 'smoke', environment, tag, commit, trainId },
     ]);
     if (!smoke.passed) await this.report.tell('check-failed', `Smoke test of ${tag} in ${environment} failed: ${smoke.summary}`);
@@ -155,7 +155,7 @@ class Train {
     for (;;) {
       this.report.enter(environment);
       try {
-        await longRunning.deploy.executeWithOptions(step(`Deploy ${tag} to ${environment}`, this.input.policy.heartbeatSeconds), [
+        await longRunning.deploy.executeWithOptions(step(`Deploy ${tag} to ${environment}`, this.input.policy), [
           { service, environment, tag, commit, trainId: this.status.trainId },
         ]);
         return;
@@ -188,7 +188,7 @@ class Train {
     if (!this.input.policy.hasE2E) return;
     const { service, tag, commit } = this.input;
     this.report.enter('e2e');
-    this.status.e2e = await longRunning.runCheck.executeWithOptions(step(`E2E tests of ${tag} in staging`, this.input.policy.heartbeatSeconds), [
+    this.status.e2e = await longRunning.runCheck.executeWithOptions(step(`E2E tests of ${tag} in staging`, this.input.policy), [
       { service, check: 'e2e', environment: 'staging', tag, commit, trainId: this.status.trainId },
     ]);
     if (!this.status.e2e.passed) await this.report.tell('check-failed', `E2E of ${tag} failed: ${this.status.e2e.summary}`);
@@ -261,7 +261,7 @@ class Train {
     }
     this.report.enter('rolling-back', `to ${previous.tag}`);
     try {
-      await longRunning.deploy.executeWithOptions(step(`Roll production back to ${previous.tag}`, this.input.policy.heartbeatSeconds), [
+      await longRunning.deploy.executeWithOptions(step(`Roll production back to ${previous.tag}`, this.input.policy), [
         { service, environment: 'production', tag: previous.tag, commit: previous.commit, trainId: this.status.trainId },
       ]);
       this.status.versions.production = previous.tag;
@@ -269,7 +269,7 @@ class Train {
       // Added after trains were already running: a rollback was recorded as verified without a
       // smoke test. Trains that rolled back before this change replay without it.
       if (patched('smoke-after-rollback') && this.input.policy.smoke.production) {
-        const smoke = await longRunning.runCheck.executeWithOptions(step(`Smoke test ${previous.tag} in production after the rollback`, this.input.policy.heartbeatSeconds), [
+        const smoke = await longRunning.runCheck.executeWithOptions(step(`Smoke test ${previous.tag} in production after the rollback`, this.input.policy), [
           { service, check: 'smoke', environment: 'production', tag: previous.tag, commit: previous.commit, trainId: this.status.trainId },
         ]);
         if (!smoke.passed) {

@@ -31,7 +31,7 @@ export async function rollbackEnvironment(req: RollbackStart): Promise<RollbackR
   await ledgers.withLock(environment, true, (why) => log.info('rollback waits for the lock', { why }), async () => {
     const record = (outcome: DeploymentRecord['outcome']): DeploymentRecord[] => [{ tag, commit, trainId: id, at: Date.now(), outcome, by: req.by }];
     try {
-      await longRunning.deploy.executeWithOptions(step(`Deploy ${tag} to ${environment} (rollback)`, req.heartbeatSeconds), [{ service, environment, tag, commit, trainId: id }]);
+      await longRunning.deploy.executeWithOptions(step(`Deploy ${tag} to ${environment} (rollback)`, req), [{ service, environment, tag, commit, trainId: id }]);
     } catch (err) {
       if (isCancellation(err)) throw err;
       result = { tag, outcome: 'failed', summary: `deploy of ${tag} failed: ${failureMessage(err)}` };
@@ -42,7 +42,7 @@ export async function rollbackEnvironment(req: RollbackStart): Promise<RollbackR
     } catch (err) {
       if (isCancellation(err)) throw err;
     }
-    const smoke = await longRunning.runCheck.executeWithOptions(step(`Smoke test ${tag} in ${environment}`, req.heartbeatSeconds), [
+    const smoke = await longRunning.runCheck.executeWithOptions(step(`Smoke test ${tag} in ${environment}`, req), [
       { service, check: 'smoke', environment, tag, commit, trainId: id },
     ]);
     result = smoke.passed

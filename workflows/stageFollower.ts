@@ -129,7 +129,7 @@ export async function stageFollower(start: StageStart): Promise<StageStatus> {
       };
       show(`the deploy of ${p.branch}@${short(commit)} to staging`, 'running');
       try {
-        await longRunning.deploy.executeWithOptions(step(`Deploy ${p.branch}@${short(commit)} to staging`, p.heartbeatSeconds), [{ service, environment: 'staging', tag: commit, commit, trainId: id }]);
+        await longRunning.deploy.executeWithOptions(step(`Deploy ${p.branch}@${short(commit)} to staging`, p), [{ service, environment: 'staging', tag: commit, commit, trainId: id }]);
       } catch (err) {
         if (isCancellation(err)) throw err;
         const why = `deploy of ${p.branch}@${short(commit)} to staging failed: ${failureMessage(err)}`;
@@ -139,7 +139,7 @@ export async function stageFollower(start: StageStart): Promise<StageStatus> {
       if (p.smoke) {
         show(`the smoke check of ${p.branch}@${short(commit)} in staging`, 'running');
         const check = await longRunning.runCheck
-          .executeWithOptions(step(`Smoke test ${p.branch}@${short(commit)} in staging`, p.heartbeatSeconds), [{ service, check: 'smoke', environment: 'staging', tag: commit, commit, trainId: id }])
+          .executeWithOptions(step(`Smoke test ${p.branch}@${short(commit)} in staging`, p), [{ service, check: 'smoke', environment: 'staging', tag: commit, commit, trainId: id }])
           .catch((err: unknown) => {
             if (isCancellation(err)) throw err;
             return { passed: false, summary: `the check could not run: ${failureMessage(err)}` };

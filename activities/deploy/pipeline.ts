@@ -34,6 +34,15 @@ function expandAll(templates: Record<string, string>, values: TrainValues): Reco
  */
 export const TRIGGER_CLOCK_SKEW_MS = 3_000;
 
+/**
+ * Polls of a run in a row that may fail with a forge blip (5xx, timeout, rate limit) before the
+ * attempt gives up and Temporal retries it: a pipeline watched for an hour sees a few such answers,
+ * and each must not cost an attempt (the run goes on regardless; the next poll sees it).
+ */
+export const POLL_FAILURES_TOLERATED = 5;
+
+const FORGE_BLIPS = new Set(['FORGE_UNAVAILABLE', 'FORGE_RATE_LIMITED']);
+
 /** What a heartbeat records, so a resumed attempt watches the same run. */
 interface Progress {
   runId: string;
@@ -102,6 +111,7 @@ export class PipelineRunner {
     let run = resumed ? await this.forge.getPipeline(resumed.runId) : await this.start(values, ctx);
     ctx.heartbeat({ runId: run.id } satisfies Progress);
     const deadline = now() + this.options.timeoutMs;
+    let failedPolls = 0;
     while (!PIPELINE_DONE.includes(run.status)) {
       if (ctx.signal.aborted) {
         await this.forge.cancelPipeline(run.id);
@@ -113,7 +123,13 @@ export class PipelineRunner {
       }
       await sleep(this.options.pollMs, ctx.signal);
       ctx.heartbeat({ runId: run.id } satisfies Progress);
-      if (!ctx.signal.aborted) run = await this.forge.getPipeline(run.id);
+      if (ctx.signal.aborted) continue;
+      try {
+        run = await this.forge.getPipeline(run.id);
+        failedPolls = 0;
+      } catch (err) {
+        if (!(err instanceof TrainyardError && FORGE_BLIPS.has(err.code)) || ++failedPolls > POLL_FAILURES_TOLERATED) throw err;
+      }
     }
     return run;
   }

@@ -6,7 +6,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GitPromotionDeployer } from '../../activities/deploy/git-promotion.js';
-import { PipelineCheck, PipelineDeployer } from '../../activities/deploy/pipeline.js';
+import { PipelineCheck, PipelineDeployer, POLL_FAILURES_TOLERATED } from '../../activities/deploy/pipeline.js';
 import type { Forge } from '../../activities/forge/forge.js';
 import { GitLabForge } from '../../activities/forge/gitlab.js';
 import type { GitLabPipelineConfig, GitPromotionConfig } from '../../domain/config.js';
@@ -87,6 +87,24 @@ describe('gitlab-pipeline deployer', () => {
     const err = await failure(new PipelineDeployer(forge, pipelineConfig(), { pollMs: 30, timeoutMs: 300 }).deploy(req, ctx));
     expect(err.code).toBe('DEPLOY_TIMEOUT');
     expect(gitlab.state.pipelines[0]?.status).toBe('canceled');
+  });
+
+  it('a few failed polls in a row are waited out; more than the tolerated number fail the attempt', async () => {
+    const polls = (id: string) => (r: { method: string; path: string }) => r.method === 'GET' && r.path.endsWith(`/pipelines/${id}`);
+    const { ctx } = context();
+    const deploying = new PipelineDeployer(forge, pipelineConfig(), fast).deploy(req, ctx);
+    const id = await newPipeline(0);
+    gitlab.http.inject({ match: polls(id), times: POLL_FAILURES_TOLERATED, malformed: true });
+    await pollUntil('the tolerated failed polls to be served', () => gitlab.http.faultCounts.faults >= POLL_FAILURES_TOLERATED);
+    await gitlab.finishPipeline(id, 'success');
+    expect((await deploying).url).toContain(`/pipelines/${id}`);
+
+    const next = context();
+    const failing = new PipelineDeployer(forge, pipelineConfig(), fast).deploy(req, next.ctx);
+    const other = await newPipeline(1);
+    gitlab.http.inject({ match: polls(other), times: POLL_FAILURES_TOLERATED + 1, malformed: true });
+    expect((await failure(failing)).code).toBe('FORGE_UNAVAILABLE');
+    expect(gitlab.state.pipelines).toHaveLength(2);
   });
 
   it('cancelling the train cancels the pipeline', async () => {

@@ -61,6 +61,8 @@ let stopRunners: (() => void)[] = [];
 const githubServices = Array.from({ length: TRAINS }, (_, i) => `hub${i + 1}`);
 const gitlabServices = Array.from({ length: TRAINS }, (_, i) => `lab${i + 1}`);
 const release = 'release: { timeZone: UTC, days: [mon, tue, wed, thu, fri, sat, sun], time: "11:00", minLeadHours: 12 }';
+/** A step that fails (its forge calls faulted past the driver's tolerance) is retried after 1 s, 2 s, 4 s rather than 10, 20, 40 s. */
+const stepRetry = 'stepRetry: { initialIntervalSeconds: 1, maximumAttempts: 4 }';
 
 function configYaml(): string {
   const hub = githubServices.map(
@@ -73,7 +75,8 @@ function configYaml(): string {
     environments:
       staging: { deploy: { kind: github-actions, workflow: deploy.yml, inputs: { environment: staging, tag: "{tag}" }, pollSeconds: 1 } }
       production: { deploy: { kind: github-actions, workflow: deploy.yml, inputs: { environment: production, tag: "{tag}" }, pollSeconds: 1 } }
-    notify: [{ kind: log }]`,
+    notify: [{ kind: log }]
+    ${stepRetry}`,
   );
   const lab = gitlabServices.map(
     (name) => `
@@ -85,7 +88,8 @@ function configYaml(): string {
     environments:
       staging: { deploy: { kind: gitlab-pipeline, variables: { ENV: staging, VERSION: "{tag}" }, pollSeconds: 1 } }
       production: { deploy: { kind: gitlab-pipeline, variables: { ENV: production, VERSION: "{tag}" }, pollSeconds: 1 } }
-    notify: [{ kind: log }]`,
+    notify: [{ kind: log }]
+    ${stepRetry}`,
   );
   return `services:${[...hub, ...lab].join('')}\n`;
 }

@@ -15,7 +15,7 @@ import { commit, releaseClock, World, SEED } from './world.js';
 
 /** Share of smoke probes the flapping target fails (503, reset connection, or an answer too late). */
 const FLAP_RATE = 0.5;
-/** Retries of a deploy (workflows/activity-options.ts `longRunning`): 4 attempts, 10 s then doubling. */
+/** Retries of a deploy: 4 attempts (the services' `stepRetry`, world.ts `STEP_RETRY`: 1 s then doubling). */
 const DEPLOY_ATTEMPTS = 4;
 const TEST_TIMEOUT_MS = 180_000;
 

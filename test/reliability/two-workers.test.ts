@@ -11,7 +11,7 @@ import { parkingPlan, parkTrains, releaseClock, seeded, World, SEED } from './wo
 const PARKED_PER_STEP = 3;
 /** How long a parked command works on once released (after the kill). */
 const PARK_SECONDS: [number, number] = [1, 20];
-/** Heartbeat timeout (15 s, or 1 min with RELIABILITY_HEARTBEAT_SECONDS=default) + first retry (10 s) + the rest of the trains' path, with margin. */
+/** Heartbeat timeout (15 s, or 1 min with RELIABILITY_HEARTBEAT_SECONDS=default) + first retry (1 s, `STEP_RETRY`) + the rest of the trains' path, with margin. */
 const RECOVERY_TIMEOUT_MS = 150_000;
 
 const plan = parkingPlan(PARKED_PER_STEP);

@@ -133,11 +133,28 @@ describe('config', () => {
     const ok = parseConfig(service(20));
     if (!ok.ok) throw new Error('rejected');
     expect(trainPolicyOf(ok.config, 'api').heartbeatSeconds).toBe(20);
-    expect(step('Deploy', 20)).toEqual({ summary: 'Deploy', heartbeatTimeout: '20s' });
+    expect(step('Deploy', trainPolicyOf(ok.config, 'api'))).toEqual({ summary: 'Deploy', heartbeatTimeout: '20s' });
     // Without the setting (and for trains started before it existed) the proxy's default stays.
     const plain = parseConfig(service());
     expect(plain.ok && trainPolicyOf(plain.config, 'api').heartbeatSeconds).toBeUndefined();
-    expect(step('Deploy', undefined)).toEqual({ summary: 'Deploy' });
+    expect(step('Deploy', {})).toEqual({ summary: 'Deploy' });
+  });
+
+  it('stepRetry: carried to the train as the retry policy of its deploys and checks, the non-retryable codes kept', () => {
+    const service = (stepRetry?: unknown) => ({
+      services: { api: { forge: { kind: 'local-git', path: 'repo' }, ...(stepRetry ? { stepRetry } : {}), environments: { staging: { deploy: { kind: 'command', command: ['true'] } }, production: { deploy: { kind: 'command', command: ['true'] } } } } },
+    });
+    for (const bad of [{ initialIntervalSeconds: 0, maximumAttempts: 3 }, { initialIntervalSeconds: 5, maximumAttempts: 0 }, { initialIntervalSeconds: 5 }, { initialIntervalSeconds: 5, maximumAttempts: 3, backoff: 3 }]) {
+      const parsed = parseConfig(service(bad));
+      expect(!parsed.ok && parsed.problems.every((p) => p.path.startsWith('services.api.stepRetry')), JSON.stringify(bad)).toBe(true);
+    }
+    const ok = parseConfig(service({ initialIntervalSeconds: 2, maximumAttempts: 3 }));
+    if (!ok.ok) throw new Error('rejected');
+    const options = step('Deploy', trainPolicyOf(ok.config, 'api'));
+    expect(options.retry).toMatchObject({ initialInterval: '2s', maximumAttempts: 3, backoffCoefficient: 2, maximumInterval: '120s' });
+    expect(options.retry?.nonRetryableErrorTypes).toContain('DEPLOY_REJECTED');
+    const plain = parseConfig(service());
+    expect(plain.ok && step('Deploy', trainPolicyOf(plain.config, 'api')).retry).toBeUndefined();
   });
 
   it('keeps docs/trainyard.schema.json in step with the schema (regenerate: trainyard config schema)', () => {
