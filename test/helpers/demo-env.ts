@@ -11,7 +11,10 @@ import type { Worker } from '@temporalio/worker';
 import type { TrainStatus } from '../../domain/train.js';
 import { loadConfigFile } from '../../client/config-file.js';
 import { freePort, startDevServer, type DevServer } from '../../client/dev-server.js';
-import { connectWorker, localTarget } from '../../client/temporal.js';
+import { connectClient, connectWorker, localTarget } from '../../client/temporal.js';
+import { resolveTrain } from '../../client/trains.js';
+import { statusQuery } from '../../workflows/messages.js';
+import { pollUntil, queryUntil } from './poll.js';
 import { demoSourceDir, setupDemoRepo, stopTargets } from '../../demo/demo.js';
 import { projectRoot } from '../../workers/bundle.js';
 import { createTrainyardWorker, installQuietRuntime } from '../../workers/worker.js';
@@ -76,6 +79,7 @@ export async function startDemoEnv(extraConfig = '', options: { ui?: boolean } =
   const logs: string[] = [];
   const worker = await createTrainyardWorker({ connection: await connectWorker(target), namespace: 'default', config, baseDir, log: (line) => logs.push(line) });
   const running = worker.run();
+  const client = await connectClient(target);
 
   const cli = async (args: string[]) => {
     try {
@@ -99,14 +103,11 @@ export async function startDemoEnv(extraConfig = '', options: { ui?: boolean } =
     dir,
     configFile,
     statusOf,
+    // Waiting asks the workflow in-process (a CLI process per poll costs a second of CPU each); what
+    // a test asserts on goes through the CLI (`statusOf`).
     async waitForStage(train, stage, timeoutMs = 45_000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const status = await statusOf(train);
-        if (status.stage === stage) return status;
-        if (Date.now() > deadline) throw new Error(`train ${train} stayed in ${status.stage}: ${JSON.stringify(status)}`);
-        await new Promise((r) => setTimeout(r, 500));
-      }
+      const id = await pollUntil(`train ${train} to exist`, () => resolveTrain(client, train, { latestIfNoneActive: true }), { timeoutMs });
+      return queryUntil(client.workflow.getHandle(id), statusQuery, (s) => s.stage === stage, `${id} to reach ${stage}`, { timeoutMs });
     },
     async versionAt(port) {
       const body = (await (await fetch(`http://127.0.0.1:${port}/version`)).json()) as { version: string };
@@ -118,6 +119,7 @@ export async function startDemoEnv(extraConfig = '', options: { ui?: boolean } =
     logs,
     cli,
     async stop() {
+      await client.connection.close();
       worker.shutdown();
       await running.catch(() => undefined);
       await stopTargets(dir);

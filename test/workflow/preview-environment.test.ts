@@ -1,39 +1,31 @@
 /**
  * The preview workflow on the time-skipping server with in-memory activities: a fake "cloud" that
  * records what exists (databases, services) so each test can check that nothing is left behind.
+ *
+ * Each test has its own time-skipping server (a clock one test leaves stuck cannot hold up the
+ * next), and time is skipped only once the workflow has handled the push it counts from: the quiet
+ * period starts when the workflow hears the push, so a skip that began before that (a loaded
+ * worker) left the deploy timer ahead of the skipped clock, and the test waited for ever.
  */
 import { Context } from '@temporalio/activity';
 import type { WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Worker } from '@temporalio/worker';
+import { describe, expect, it } from 'vitest';
 import type { PreviewActivities } from '../../activities/preview.js';
 import { translated } from '../../activities/index.js';
 import { previewWorkflowId, type PreviewEvent, type PreviewStart } from '../../domain/preview.js';
-import { projectRoot } from '../../workers/bundle.js';
+import { prebuiltBundlePath } from '../../workers/bundle.js';
 import { WORKER_TUNING } from '../../workers/worker.js';
 import { PREVIEW_WORKFLOW, previewEventSignal, previewStatusQuery, type PreviewStatus } from '../../workflows/preview-messages.js';
 import { recordHistory } from '../helpers/histories.js';
+import { pollUntil, queryUntil } from '../helpers/poll.js';
 import { timeSkippingEnv } from '../helpers/temporal.js';
 
+/** The running test's own time-skipping server. */
 let env: TestWorkflowEnvironment;
-let code: string;
 let counter = 0;
-
-beforeAll(async () => {
-  env = await timeSkippingEnv();
-  // Bundled on its own so the test does not depend on the shared prebuilt bundle.
-  ({ code } = await bundleWorkflowCode({
-    workflowsPath: join(projectRoot(), 'workflows', 'previewEnvironment.ts'),
-    webpackConfigHook: (config) => ({ ...config, resolve: { ...config.resolve, extensionAlias: { '.js': ['.ts', '.js'] } } }),
-    logger: new DefaultLogger('WARN'),
-  }));
-}, 120_000);
-afterAll(async () => {
-  await env?.teardown();
-});
 
 interface Cloud {
   /** What exists now: `db:<name>`, `svc:<name>@<sha>`. */
@@ -84,6 +76,7 @@ interface Run {
   cloud: Cloud;
   handle: WorkflowHandle;
   service: string;
+  /** Signals the event; an `opened` or `pushed` one is awaited until the workflow has heard it. */
   send(kind: PreviewEvent['kind'], sha: string): Promise<void>;
   until(pred: (s: PreviewStatus) => boolean): Promise<PreviewStatus>;
 }
@@ -92,30 +85,26 @@ async function withPreview(setup: Partial<Cloud>, start: Partial<PreviewStart>, 
   const taskQueue = `preview-test-${++counter}`;
   const service = `web${counter}`;
   const cloud: Cloud = { resources: new Set(), creates: [], updates: [], destroys: 0, comments: [], ...setup };
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { code }, activities: cloudActivities(cloud), ...WORKER_TUNING });
-  const workflowId = previewWorkflowId(service, 7);
-  const input: PreviewStart = { service, pr: 7, quietSeconds: 30, ttlHours: 24, ...start };
-  const send = async (kind: PreviewEvent['kind'], head: string) => {
-    await env.client.workflow.signalWithStart(PREVIEW_WORKFLOW, { workflowId, taskQueue, args: [input], signal: previewEventSignal, signalArgs: [{ service, pr: 7, kind, sha: head }] });
-  };
-  const handle = env.client.workflow.getHandle(workflowId);
-  // The Java test server never answers a query that lands while a run continues as new: give each
-  // query 2 s and ask again.
-  const status = () =>
-    Promise.race([handle.query(previewStatusQuery), new Promise<undefined>((r) => setTimeout(() => r(undefined), 2_000))]);
-  const until = async (pred: (s: PreviewStatus) => boolean) => {
-    let last: PreviewStatus | undefined;
-    for (let i = 0; i < 200; i++) {
-      last = (await status()) ?? last;
-      if (last && pred(last)) return last;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`status never matched: ${JSON.stringify(last)}`);
-  };
-  await worker.runUntil(async () => {
-    await body({ cloud, handle, service, send, until });
-    await recordHistory(expect.getState().currentTestName ?? 'preview', handle);
-  });
+  env = await timeSkippingEnv();
+  try {
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: prebuiltBundlePath() }, activities: cloudActivities(cloud), ...WORKER_TUNING });
+    const workflowId = previewWorkflowId(service, 7);
+    const input: PreviewStart = { service, pr: 7, quietSeconds: 30, ttlHours: 24, ...start };
+    const handle = env.client.workflow.getHandle(workflowId);
+    // The Java test server never answers a query that lands while a run continues as new: each
+    // query gets 2 s before it is asked again.
+    const until = (pred: (s: PreviewStatus) => boolean, what = 'the preview status to match') => queryUntil(handle, previewStatusQuery, pred, what, { attemptMs: 2_000 });
+    const send = async (kind: PreviewEvent['kind'], head: string) => {
+      await env.client.workflow.signalWithStart(PREVIEW_WORKFLOW, { workflowId, taskQueue, args: [input], signal: previewEventSignal, signalArgs: [{ service, pr: 7, kind, sha: head }] });
+      if (kind === 'opened' || kind === 'pushed') await until((s) => s.shaWanted === head, `the workflow to hear the push of ${head.slice(0, 8)}`);
+    };
+    await worker.runUntil(async () => {
+      await body({ cloud, handle, service, send, until });
+      await recordHistory(expect.getState().currentTestName ?? 'preview', handle);
+    });
+  } finally {
+    await env.teardown();
+  }
 }
 
 describe('previewEnvironment', () => {
@@ -184,7 +173,7 @@ describe('previewEnvironment', () => {
     await withPreview({ hangCreate: true }, {}, async ({ cloud, handle, send, until }) => {
       await send('opened', sha(1));
       await until((s) => s.state === 'creating');
-      await new Promise((r) => setTimeout(r, 200)); // the activity has started and made its database
+      await pollUntil('the creation to have made its database', () => [...cloud.resources].some((r) => r.startsWith('db:')));
       await handle.cancel();
       await expect(handle.result()).rejects.toThrow();
       expect(cloud.destroys).toBe(1);
@@ -192,9 +181,7 @@ describe('previewEnvironment', () => {
     });
   });
 
-  // Once seen hanging until the test timeout on a heavily loaded machine (not reproduced alone in
-  // 2 s runs); retried once while that is investigated.
-  it('continues as new after its deploys per run, keeping the preview', { retry: 1 }, async () => {
+  it('continues as new after its deploys per run, keeping the preview', async () => {
     await withPreview({}, { deploysPerRun: 1 }, async ({ cloud, handle, send, until }) => {
       await send('opened', sha(1));
       await until((s) => s.state === 'ready');
