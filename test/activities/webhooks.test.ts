@@ -4,10 +4,9 @@
  * runs a real delivery against the dev server and sees the preview workflow start.
  */
 import { createHmac, randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PreviewActivities } from '../../activities/preview.js';
 import { receiverSettings } from '../../client/webhook-commands.js';
@@ -15,7 +14,7 @@ import { startWebhookReceiver, type WebhookReceiver } from '../../client/webhook
 import type { TrainyardConfig } from '../../domain/config.js';
 import type { PreviewEvent } from '../../domain/preview.js';
 import type { StagePushEvent } from '../../client/webhooks.js';
-import { projectRoot } from '../../workers/bundle.js';
+import { prebuiltBundlePath } from '../../workers/bundle.js';
 import { WORKER_TUNING } from '../../workers/worker.js';
 import { previewStatusQuery } from '../../workflows/preview-messages.js';
 import { devServerEnv } from '../helpers/temporal.js';
@@ -220,11 +219,6 @@ describe('on the dev server', () => {
   });
 
   it('a real pull_request.opened delivery starts the preview workflow, which creates the preview', async () => {
-    const { code } = await bundleWorkflowCode({
-      workflowsPath: join(projectRoot(), 'workflows', 'previewEnvironment.ts'),
-      webpackConfigHook: (c) => ({ ...c, resolve: { ...c.resolve, extensionAlias: { '.js': ['.ts', '.js'] } } }),
-      logger: new DefaultLogger('WARN'),
-    });
     const created: string[] = [];
     const activities: PreviewActivities = {
       createPreview: async ({ name, sha }) => {
@@ -237,7 +231,7 @@ describe('on the dev server', () => {
       commentOnPullRequest: async () => undefined,
     };
     const taskQueue = 'webhook-dev';
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { code }, activities, ...WORKER_TUNING });
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: prebuiltBundlePath() }, activities, ...WORKER_TUNING });
     const receiver = await startWebhookReceiver({ client: env.client, taskQueue, port: 0, github: { secret: SECRET }, services: { 'acme/web': 'web' }, previews: { web: { quietSeconds: 5, ttlHours: 1 } } });
     try {
       await worker.runUntil(async () => {

@@ -9,11 +9,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPreviewActivities, previewDrivers } from '../../activities/preview.js';
 import { startWebhookReceiver } from '../../client/webhooks.js';
-import { projectRoot } from '../../workers/bundle.js';
+import { prebuiltBundlePath, projectRoot } from '../../workers/bundle.js';
 import { WORKER_TUNING } from '../../workers/worker.js';
 import { startFakeGitHub, type FakeGitHub } from '../fakes/github.js';
 import { forgeFor } from '../forge/github-fixture.js';
@@ -53,11 +53,6 @@ const alive = (pid: number) => {
 
 describe('preview environment end to end', () => {
   it('opening a PR comments a working preview URL; closing it stops the preview', async () => {
-    const { code } = await bundleWorkflowCode({
-      workflowsPath: join(projectRoot(), 'workflows', 'previewEnvironment.ts'),
-      webpackConfigHook: (c) => ({ ...c, resolve: { ...c.resolve, extensionAlias: { '.js': ['.ts', '.js'] } } }),
-      logger: new DefaultLogger('WARN'),
-    });
     const forge = forgeFor(fake);
     const script = join(projectRoot(), 'demo', 'preview.mjs');
     const driverFor = previewDrivers(
@@ -65,7 +60,7 @@ describe('preview environment end to end', () => {
       projectRoot(),
     );
     const taskQueue = 'preview-e2e';
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { code }, activities: createPreviewActivities({ driverFor, forgeFor: () => forge }), ...WORKER_TUNING });
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: prebuiltBundlePath() }, activities: createPreviewActivities({ driverFor, forgeFor: () => forge }), ...WORKER_TUNING });
     const receiver = await startWebhookReceiver({ client: env.client, taskQueue, port: 0, github: { secret: SECRET }, services: { [fake.repository]: 'web' }, previews: { web: { quietSeconds: 2, ttlHours: 1 } } });
 
     const head = fake.commit('feature', 'a feature', { 'feature.txt': 'hi\n' });
