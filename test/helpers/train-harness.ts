@@ -34,7 +34,10 @@ const started: WorkflowHandle[] = [];
  * test whose worker is gone would stop the clock for every later test.
  */
 export async function cleanUp(env: TestWorkflowEnvironment, service: string): Promise<void> {
-  const handles = [...started.splice(0), ...ENVIRONMENTS.map((e) => env.client.workflow.getHandle(ledgerId(service, e)))];
+  // Only this service's trains: tests of other services may be running beside this one.
+  const mine = started.filter((h) => h.workflowId.startsWith(`train/${service}/`));
+  started.splice(0, started.length, ...started.filter((h) => !mine.includes(h)));
+  const handles = [...mine, ...ENVIRONMENTS.map((e) => env.client.workflow.getHandle(ledgerId(service, e)))];
   // The Java test server's clock can stop for good when a workflow is terminated while one of its
   // activities runs (e.g. the ledger's schedule lookup right after a freeze): let those finish.
   await Promise.all(handles.map((h) => activitiesSettled(h)));

@@ -1,7 +1,10 @@
 /**
- * Trains and the environment ledger together on the real dev server, in real time (release times
- * and freeze ends are seconds away): the deploy lock, freezes, and the ledger's continue-as-new.
- * Each test terminates what it started (see `cleanUp`).
+ * Trains and the environment ledger together on the real dev server, in real time: the deploy lock,
+ * freezes, and the ledger's continue-as-new. Each test terminates what it started (see `cleanUp`).
+ *
+ * No test races a release time or a freeze's end: a train that must be acted on before its release
+ * has it a day away; one that must meet a freeze at its release time meets a freeze set before it
+ * could get there (before its cut, or while its staging deploy is held by the test).
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Context } from '@temporalio/activity';
@@ -13,6 +16,7 @@ import type { RollbackResult } from '../../workflows/rollbackEnvironment.js';
 import { abortUpdate, promoteUpdate, rerunE2EUpdate } from '../../workflows/messages.js';
 import { fakeActivities, fakeWorld, hangUntilCancelled, policy, type FakeWorld } from '../helpers/fake-activities.js';
 import { recordHistory } from '../helpers/histories.js';
+import { pollUntil, queryUntil } from '../helpers/poll.js';
 import { bundleWorker, devServerEnv } from '../helpers/temporal.js';
 import { cleanUp, finished, reach, rejection, startTrain, until } from '../helpers/train-harness.js';
 
@@ -74,15 +78,15 @@ function gatedDeploys(world: FakeWorld) {
   return { release: (trainId: string) => releases.get(trainId)?.(), started: (trainId: string) => releases.has(trainId), maxInFlight: () => maxInFlight };
 }
 
-async function waitFor(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+const waitFor = (check: () => boolean, what: string) => pollUntil(what, check, { timeoutMs: 20_000 });
+
+/** The service's production ledger, started now unless a train already has (as a train would start it). */
+async function productionLedger(service: string, taskQueue: string) {
+  return env.client.workflow.start('environmentLedger', { workflowId: ledgerId(service, 'production'), taskQueue, args: [{ service, environment: 'production' }], workflowIdConflictPolicy: 'USE_EXISTING' });
 }
 
-describe('environment ledger', () => {
+// Each test has its own service, task queue and worker: they run side by side.
+describe.concurrent('environment ledger', () => {
   it('two trains contend for one environment: first come first served, never two deploys at once', async () => {
     const deploys = { gate: undefined as ReturnType<typeof gatedDeploys> | undefined };
     await withService((w) => (deploys.gate = gatedDeploys(w)), async ({ service, taskQueue, world }) => {
@@ -142,14 +146,16 @@ describe('environment ledger', () => {
 
   it('a production freeze rejects promote, defers the release, and the train goes on when unfrozen', async () => {
     await withService(() => undefined, async ({ service, taskQueue, world }) => {
-      const train = await startTrain(env, { service, tag: `${service}/v1.1`, taskQueue, policy: policy(), releaseInMs: 3_000 });
-      await reach(train, 'awaiting-release');
+      const early = await startTrain(env, { service, tag: `${service}/v1.0`, taskQueue, policy: policy() });
+      await reach(early, 'awaiting-release');
       const ledger = env.client.workflow.getHandle(ledgerId(service, 'production'));
       await ledger.executeUpdate(freezeUpdate, { args: [{ by: 'sre', reason: 'hotfix in progress' }] });
-      await until(train, (s) => s.freezes.production?.frozen === true, 'the freeze to reach the train');
-      expect(await rejection(train.executeUpdate(promoteUpdate, { args: [{ by: 'rm', reason: 'ship' }] }))).toMatch(/production is frozen by sre: hotfix in progress/);
+      await until(early, (s) => s.freezes.production?.frozen === true, 'the freeze to reach the train');
+      expect(await rejection(early.executeUpdate(promoteUpdate, { args: [{ by: 'rm', reason: 'ship' }] }))).toMatch(/production is frozen by sre: hotfix in progress/);
+      await early.executeUpdate(abortUpdate, { args: [{ by: 'rm', reason: 'replaced by v1.1' }] });
 
-      // Past the release time the train waits for the freeze to end instead of skipping the release.
+      // A train whose release time comes during the freeze waits for it to end instead of skipping the release.
+      const train = await startTrain(env, { service, tag: `${service}/v1.1`, taskQueue, policy: policy(), releaseInMs: 0 });
       const waiting = await reach(train, 'awaiting-lock');
       expect(waiting.waitingFor).toBe('production is frozen by sre: hotfix in progress');
       expect(world.deploys.filter((d) => d.environment === 'production')).toHaveLength(0);
@@ -175,10 +181,7 @@ describe('environment ledger', () => {
       }
       const ledger = env.client.workflow.getHandle(ledgerId(service, 'production'));
       // The trains' lock releases reach the ledger as signals, after the trains end.
-      for (let i = 0; (await ledger.query(ledgerQuery)).deployments.length < 2; i++) {
-        if (i > 100) throw new Error('the ledger never recorded both deployments');
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await queryUntil(ledger, ledgerQuery, (l) => l.deployments.length >= 2, 'the ledger to record both deployments');
       expect(await rejection(ledger.executeUpdate(rollbackUpdate, { args: [{ by: 'dev', reason: 'errors' }] }))).toMatch(/"dev" does not have the "rollback" right/);
       expect(await rejection(ledger.executeUpdate(rollbackUpdate, { args: [{ by: 'rm', reason: 'errors', to: `${service}/v0.9` }] }))).toMatch(/was never verified in .* production; verified versions: .*v1\.1, .*v1\.2/);
       expect(await rejection(ledger.executeUpdate(rollbackUpdate, { args: [{ by: 'rm', reason: '' }] }))).toMatch(/a reason is required/);
@@ -242,12 +245,16 @@ describe('environment ledger', () => {
   });
 
   it('a freeze with an end time ends by itself', async () => {
-    await withService(() => undefined, async ({ service, taskQueue }) => {
-      const train = await startTrain(env, { service, tag: `${service}/v1.1`, taskQueue, policy: policy(), releaseInMs: 1_000 });
-      await reach(train, 'awaiting-release');
-      const ledger = env.client.workflow.getHandle(ledgerId(service, 'production'));
+    const deploys = { gate: undefined as ReturnType<typeof gatedDeploys> | undefined };
+    await withService((w) => (deploys.gate = gatedDeploys(w)), async ({ service, taskQueue }) => {
+      // The train's release time has passed; its staging deploy is held while production is frozen
+      // for 3 s, so it cannot reach production before the freeze is in place, however slow the machine.
+      const train = await startTrain(env, { service, tag: `${service}/v1.1`, taskQueue, policy: policy({ hasE2E: false }), releaseInMs: 0 });
+      await waitFor(() => deploys.gate!.started(train.workflowId), 'the staging deploy');
+      const ledger = await productionLedger(service, taskQueue);
       const until = Date.now() + 3_000;
       await ledger.executeUpdate(freezeUpdate, { args: [{ by: 'sre', reason: 'holiday', until }] });
+      deploys.gate!.release(train.workflowId);
       const prod = await finished(train);
       expect(prod.stage).toBe('released');
       const production = prod.stages.find((s) => s.stage === 'production')!;
@@ -309,7 +316,9 @@ describe('environment ledger', () => {
 
   it('a hotfix freezes production for the scheduled train, goes out first, and the train follows', async () => {
     await withService(() => undefined, async ({ service, taskQueue, world, policy: p }) => {
-      const scheduled = await startTrain(env, { service, tag: `${service}/v2024.10.03.1`, taskQueue, policy: p, releaseInMs: 4_000 });
+      // Its release is a day away: the test promotes it once the hotfix is out (a release time
+      // seconds away would race the hotfix on a busy machine; the deferral itself is tested above).
+      const scheduled = await startTrain(env, { service, tag: `${service}/v2024.10.03.1`, taskQueue, policy: p });
       await reach(scheduled, 'awaiting-release');
       const cut = await env.client.workflow.execute('cutRelease', {
         workflowId: `cut/${service}-hotfix`,
@@ -322,6 +331,8 @@ describe('environment ledger', () => {
       const frozen = await until(scheduled, (s) => s.freezes.production?.frozen === true, 'the hotfix freeze');
       expect(frozen.freezes.production?.reason).toBe(`hotfix ${cut.tag} in progress`);
       expect((await finished(hotfix)).stage).toBe('released');
+      await until(scheduled, (s) => s.freezes.production?.frozen !== true, 'the hotfix freeze to end');
+      await scheduled.executeUpdate(promoteUpdate, { args: [{ by: 'rm', reason: 'after the hotfix' }] });
       const after = await finished(scheduled);
       expect(after.stage).toBe('released');
       const production = world.deploys.filter((d) => d.environment === 'production').map((d) => d.tag);
@@ -355,12 +366,7 @@ describe('environment ledger', () => {
       expect(state.frozen).toMatchObject({ frozen: true, by: 'sre', reason: 'quarter end' });
       expect(JSON.parse(JSON.stringify(state))).toEqual(state); // plain JSON
       // The new run may not be described yet the moment the old one's last query was answered.
-      let current = await env.client.workflow.getHandle(handle.workflowId).describe();
-      for (let i = 0; i < 100 && current.runId === firstRun; i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        current = await env.client.workflow.getHandle(handle.workflowId).describe();
-      }
-      expect(current.runId).not.toBe(firstRun);
+      await pollUntil('the ledger to continue as new', async () => (await env.client.workflow.getHandle(handle.workflowId).describe()).runId !== firstRun);
       const firstHistory = await env.client.workflow.getHandle(handle.workflowId, firstRun).fetchHistory();
       expect(firstHistory.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes).toBeTruthy();
     });
