@@ -142,6 +142,7 @@ export interface AsyncCompletion {
  */
 export class CallbackWaits {
   private readonly timers = new Set<NodeJS.Timeout>();
+  private open = 0;
 
   constructor(
     private readonly completion: AsyncCompletion,
@@ -152,10 +153,11 @@ export class CallbackWaits {
   /** `what` names the deploy in log lines and the timeout failure, e.g. "deploy of api/v1 to staging". */
   keep(taskToken: Uint8Array, options: { deadline: number; what: string; heartbeatTimeoutMs?: number }): void {
     const every = Math.max(200, Math.min(5_000, (options.heartbeatTimeoutMs ?? 15_000) / 3));
+    this.open++;
     const next = () => {
       const timer = setTimeout(() => {
         this.timers.delete(timer);
-        void this.tick(taskToken, options).then((again) => again && next());
+        void this.tick(taskToken, options).then((again) => (again ? next() : this.open--));
       }, every);
       timer.unref();
       this.timers.add(timer);
@@ -185,10 +187,16 @@ export class CallbackWaits {
     }
   }
 
+  /** Deploys still waiting for their callback (a wait ends when completed, cancelled or timed out). */
+  get waiting(): number {
+    return this.open;
+  }
+
   /** Stops heartbeating (worker shutdown): the activities time out and are retried elsewhere. */
   close(): void {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    this.open = 0;
   }
 }
 

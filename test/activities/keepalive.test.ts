@@ -6,6 +6,7 @@
 import type { Client } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pollUntil } from '../helpers/poll.js';
 import { createActivities } from '../../activities/index.js';
 import { createDrivers } from '../../activities/registry.js';
 import { parseConfig } from '../../domain/config.js';
@@ -38,10 +39,11 @@ describe('long steps keep heartbeating', () => {
     env.on('heartbeat', (details: unknown) => beats.push({ at: Date.now(), details }));
     const started = Date.now();
     const running = env.run(activities.deploy, { service: 'api', environment: 'staging' as const, tag: github.defaultBranch, commit: '', trainId: 'train/api/x' }).catch((err: unknown) => err);
-    await new Promise((r) => setTimeout(r, 11_000));
+    // The driver heartbeats once (the run it started) and would not again before its poll at 20 s:
+    // a second heartbeat well before that is the keep-alive's (every 5 s).
+    await pollUntil('a second heartbeat', () => beats.length >= 2, { timeoutMs: 15_000 });
     env.cancel();
     await running;
-    // The driver heartbeats once (the run it started) and would not again before its poll at 20 s.
     const inWindow = beats.filter((b) => b.at - started < 11_000);
     expect(inWindow.length).toBeGreaterThanOrEqual(2);
     const runId = (inWindow[0]?.details as { runId?: string } | undefined)?.runId;

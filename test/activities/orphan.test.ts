@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, describe, expect, it } from 'vitest';
+import { pollUntil } from '../helpers/poll.js';
 import { createActivities } from '../../activities/index.js';
 import { processStartTicks, stillRunning } from '../../activities/process.js';
 import { createDrivers } from '../../activities/registry.js';
@@ -34,7 +35,7 @@ describe('an orphaned deploy command', () => {
     first.on('heartbeat', (d: unknown) => beats.push(d));
     // The first attempt's worker "dies": nobody waits for its activity; its command runs on.
     const abandoned = first.run(activities(2).deploy, req);
-    while (beats.length === 0) await new Promise((r) => setTimeout(r, 20));
+    await pollUntil('the first attempt to heartbeat its command', () => beats.length > 0);
     const record = beats[0] as { process: { pid: number; start: string; host: string } };
     expect(record.process.pid).toBeGreaterThan(0);
     expect(stillRunning(record.process.pid, record.process.start)).toBe(true);

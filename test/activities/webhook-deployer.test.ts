@@ -13,6 +13,7 @@ import { ActivityFailure, ApplicationFailure, CancelledFailure } from '@temporal
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { pollUntil } from '../helpers/poll.js';
 import { CallbackWaits, WebhookDeployer, isAwaitingCallback, runDeploy, type WebhookDeployContext } from '../../activities/deploy/webhook.js';
 import { DELIVERY_HEADER, ReplayGuard, SIGNATURE_HEADER, TIMESTAMP_HEADER, readSecret, signatureOf, signedHeaders, verifySignature } from '../../activities/signing.js';
 import type { WebhookDeployerConfig } from '../../domain/config.js';
@@ -325,15 +326,16 @@ describe('CallbackWaits', () => {
   it('heartbeats a waiting activity until the callback completed it', async () => {
     const world = completionRecorder();
     const waits = new CallbackWaits(world.activity, () => undefined);
+    const beats = () => world.calls.filter((c) => c.op === 'heartbeat').length;
     waits.keep(tok('one'), { deadline: Date.now() + 60_000, what: 'deploy of t to production', heartbeatTimeoutMs: 600 });
-    await new Promise((r) => setTimeout(r, 700));
-    const beats = world.calls.filter((c) => c.op === 'heartbeat').length;
-    expect(beats).toBeGreaterThanOrEqual(2);
+    await pollUntil('two heartbeats', () => beats() >= 2);
+    expect(waits.waiting).toBe(1);
+    // The callback completed the activity: the next heartbeat learns it and the wait ends, with no timer left.
     world.gone.add(Buffer.from('one').toString('base64url'));
-    await new Promise((r) => setTimeout(r, 700));
-    const after = world.calls.filter((c) => c.op === 'heartbeat').length;
-    await new Promise((r) => setTimeout(r, 500));
-    expect(world.calls.filter((c) => c.op === 'heartbeat').length).toBe(after);
+    await pollUntil('the wait to end', () => waits.waiting === 0);
+    const after = beats();
+    await new Promise((r) => setImmediate(r));
+    expect(beats()).toBe(after);
     waits.close();
   });
 
@@ -344,7 +346,7 @@ describe('CallbackWaits', () => {
     world.cancelled.add(Buffer.from('aborted').toString('base64url'));
     waits.keep(tok('aborted'), { deadline: Date.now() + 60_000, what: 'deploy of a to staging', heartbeatTimeoutMs: 600 });
     waits.keep(tok('late'), { deadline: Date.now() + 300, what: 'deploy of b to staging', heartbeatTimeoutMs: 600 });
-    await new Promise((r) => setTimeout(r, 900));
+    await pollUntil('both waits to end', () => waits.waiting === 0);
     expect(world.calls.filter((c) => c.op === 'reportCancellation').map((c) => c.token)).toEqual([Buffer.from('aborted').toString('base64url')]);
     const timeout = world.calls.find((c) => c.op === 'fail');
     expect((timeout?.value as ApplicationFailure).type).toBe('DEPLOY_TIMEOUT');
@@ -416,8 +418,7 @@ describe('callback mode on a real Temporal dev server', () => {
   /** Starts the workflow and returns it with the callback URL the target received. */
   async function startDeploy(trainId: string) {
     const handle = await env.client.workflow.start('deployOnce', { taskQueue: 'webhook-callbacks', workflowId: trainId, args: [{ ...req, trainId }] });
-    for (let i = 0; i < 100 && !target.received.some((b) => b.trainId === trainId); i++) await new Promise((r) => setTimeout(r, 100));
-    const callbackUrl = target.received.find((b) => b.trainId === trainId)?.callbackUrl as string;
+    const callbackUrl = (await pollUntil(`the target to receive the deploy request of ${trainId}`, () => target.received.find((b) => b.trainId === trainId))).callbackUrl as string;
     expect(callbackUrl).toMatch(/\/callbacks\/deploy\/[\w-]+$/);
     return { handle, callbackUrl };
   }

@@ -8,6 +8,7 @@ import { Context } from '@temporalio/activity';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { queryUntil } from '../helpers/poll.js';
 import type { PreviewActivities } from '../../activities/preview.js';
 import { receiverSettings } from '../../client/webhook-commands.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../../client/webhooks.js';
@@ -239,11 +240,7 @@ describe('on the dev server', () => {
         expect(sent.status, sent.text).toBe(202);
         expect(JSON.parse(sent.text)).toMatchObject({ workflowId: 'preview/web/42' });
         const handle = env.client.workflow.getHandle('preview/web/42');
-        let status = await handle.query(previewStatusQuery);
-        for (let i = 0; i < 100 && status.state !== 'ready'; i++) {
-          await new Promise((r) => setTimeout(r, 100));
-          status = await handle.query(previewStatusQuery);
-        }
+        const status = await queryUntil(handle, previewStatusQuery, (s) => s.state === 'ready', 'the preview to be ready');
         expect(status).toMatchObject({ state: 'ready', url: 'http://web-pr-42.local', shaDeployed: HEAD });
         expect(created).toEqual([`web-pr-42@${HEAD}`]);
         await handle.terminate('test over');

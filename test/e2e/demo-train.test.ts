@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pollUntil } from '../helpers/poll.js';
 import { connectClient, localTarget } from '../../client/temporal.js';
 import { commitChange } from '../../demo/demo.js';
 import { startDemoEnv, type DemoEnv } from '../helpers/demo-env.js';
@@ -34,12 +35,11 @@ describe('the demo train through the CLI', () => {
     const client = await connectClient(localTarget(demo.server.address));
     try {
       const query = `TrainyardStatus = "waiting" AND TrainyardEnvironment = "staging" AND TrainyardService = "demo"`;
-      let found: string[] = [];
-      for (let i = 0; i < 50 && found.length === 0; i++) {
-        found = [];
-        for await (const wf of client.workflow.list({ query })) found.push(wf.workflowId);
-        if (found.length === 0) await new Promise((r) => setTimeout(r, 200));
-      }
+      const found = await pollUntil(`the list query ${query} to find the train`, async () => {
+        const ids: string[] = [];
+        for await (const wf of client.workflow.list({ query })) ids.push(wf.workflowId);
+        return ids.length > 0 && ids;
+      }, { timeoutMs: 10_000, intervalMs: 200 });
       expect(found).toEqual([trainId]);
     } finally {
       await client.connection.close();

@@ -10,6 +10,9 @@ import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { flagWorkflowId } from '../../domain/flag-rollout.js';
+import { flagStatusQuery } from '../../workflows/flag-messages.js';
+import { queryUntil } from '../helpers/poll.js';
 import { LocalGitForge } from '../../activities/forge/local-git.js';
 import type { FlagState } from '../../domain/flag-rollout.js';
 import { startDevStack, type DevStack } from '../helpers/dev-stack.js';
@@ -41,15 +44,10 @@ async function status(flag: string): Promise<FlagState> {
   return JSON.parse(await cli(['flag', 'status', flag, '--json'])) as FlagState;
 }
 
+/** Waits in-process (a CLI process per poll costs a second of CPU), then reads the state as a person would: `trainyard flag status`. */
 async function until(flag: string, what: string, done: (s: FlagState) => boolean, timeoutMs = 90_000): Promise<FlagState> {
-  const deadline = Date.now() + timeoutMs;
-  let last: FlagState | undefined;
-  while (Date.now() < deadline) {
-    last = await status(flag);
-    if (done(last)) return last;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`flag ${flag} did not reach "${what}" within ${timeoutMs} ms; last: ${JSON.stringify(last)}`);
+  await queryUntil(stack.client.workflow.getHandle(flagWorkflowId(flag)), flagStatusQuery, done, `flag ${flag} to be ${what}`, { timeoutMs, intervalMs: 200 });
+  return status(flag);
 }
 
 function flagYaml(flag: string): string {

@@ -7,8 +7,10 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pollUntil, queryUntil } from '../helpers/poll.js';
 import { LocalGitForge } from '../../activities/forge/local-git.js';
-import { preReleaseCutId, type PreReleaseStatus } from '../../domain/prerelease.js';
+import { preReleaseCutId, preReleaseId, type PreReleaseStatus } from '../../domain/prerelease.js';
+import { preReleaseStatusQuery } from '../../workflows/prerelease-messages.js';
 import { startDevStack, type DevStack } from '../helpers/dev-stack.js';
 import { gitWork } from '../helpers/git-work.js';
 
@@ -68,8 +70,7 @@ describe('a daily pre-release through the CLI', () => {
     const tag = cut.tag;
     expect(tag).toMatch(/^\d{4}\.\d{2}\.\d{2}$/);
     // The pre-release on the forge lists both pull requests (published by the pre-release workflow).
-    for (let i = 0; i < 60 && !(await forge.getRelease(tag)); i++) await new Promise((r) => setTimeout(r, 250));
-    const notes = await forge.getRelease(tag);
+    const notes = await pollUntil(`the pre-release ${tag} on the forge`, () => forge.getRelease(tag), { intervalMs: 250 });
     expect(notes).toMatchObject({ prerelease: true });
     expect(notes?.notes).toContain('Add breach alerts');
     expect(notes?.notes).toContain('Use the new HIBP API key');
@@ -87,13 +88,8 @@ describe('a daily pre-release through the CLI', () => {
     expect(await cli(['prerelease', 'waive', 'monitor', '--tag', '2001.01.01', '--pr', '1', '--reason', 'x', '--as', 'rm'], 1)).toMatch(/there is no pre-release 2001\.01\.01 of monitor/);
 
     expect(await cli(['deploy', 'monitor', '--tag', tag, '--reason', 'QA done', '--as', 'rm'])).toContain(`deploying ${tag} of monitor to production`);
-    const deadline = Date.now() + 60_000;
-    let status: PreReleaseStatus | undefined;
-    while (Date.now() < deadline) {
-      status = JSON.parse(await cli(['prerelease', 'status', 'monitor', '--tag', tag, '--json'])) as PreReleaseStatus;
-      if (status.stage === 'released' || status.stage === 'failed') break;
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    await queryUntil(stack.client.workflow.getHandle(preReleaseId('monitor', tag)), preReleaseStatusQuery, (s) => s.stage === 'released' || s.stage === 'failed', `${tag} to be released`, { timeoutMs: 60_000 });
+    const status = JSON.parse(await cli(['prerelease', 'status', 'monitor', '--tag', tag, '--json'])) as PreReleaseStatus;
     expect(status?.stage, JSON.stringify(status)).toBe('released');
     expect(readFileSync(join(work, 'production'), 'utf8').trim()).toBe(tag);
     expect(await forge.latestRelease()).toMatchObject({ tag, prerelease: false });

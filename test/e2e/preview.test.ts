@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pollUntil } from '../helpers/poll.js';
 import { createPreviewActivities, previewDrivers } from '../../activities/preview.js';
 import { startWebhookReceiver } from '../../client/webhooks.js';
 import { prebuiltBundlePath, projectRoot } from '../../workers/bundle.js';
@@ -32,14 +33,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function eventually<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+function eventually<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 20_000): Promise<T> {
+  return pollUntil(what, probe, { timeoutMs: ms, intervalMs: 100, stopOn: () => true });
 }
 
 const alive = (pid: number) => {

@@ -7,7 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../client/config-file.js';
 import { upsertSchedules } from '../../client/schedules.js';
 import { connectClient, localTarget } from '../../client/temporal.js';
+import { ledgerId } from '../../domain/ids.js';
 import { startDemoEnv, type DemoEnv } from '../helpers/demo-env.js';
+import { pollUntil } from '../helpers/poll.js';
 import { commitChange } from '../../demo/demo.js';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -58,13 +60,10 @@ describe('schedules from the config', () => {
 
   it('a triggered schedule cuts a release and starts its train', async () => {
     await client.schedule.getHandle('trainyard-cut-demo').trigger();
-    const deadline = Date.now() + 30_000;
-    let listing = '';
-    while (!/train\/demo\/demo\/v\S+\.1/.test(listing)) {
-      if (Date.now() > deadline) throw new Error(`no train started: ${listing}`);
-      await new Promise((r) => setTimeout(r, 500));
-      listing = (await demo.cli(['status'])).stdout;
-    }
+    const listing = await pollUntil('`trainyard status` to list the train the schedule started', async () => {
+      const out = (await demo.cli(['status'])).stdout;
+      return /train\/demo\/demo\/v\S+\.1/.test(out) && out;
+    }, { intervalMs: 500 });
     const trainId = /(train\/demo\/\S+)/.exec(listing)![1]!;
     expect((await demo.statusOf(trainId)).startedBy).toBe('schedule');
   });
@@ -72,8 +71,7 @@ describe('schedules from the config', () => {
   it('a scheduled cut with nothing new since the last release tag is skipped; a new commit is cut', async () => {
     const scheduled = () => client.workflow.execute('cutRelease', { workflowId: 'cut/demo', taskQueue: 'trainyard', args: [{ service: 'demo', startedBy: 'schedule' }] });
     // The triggered train's tag exists once its first activity ran.
-    const deadline = Date.now() + 20_000;
-    while (!git('tag', '--list').includes('.1') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    await pollUntil("the triggered train's tag", () => git('tag', '--list').includes('.1'), { intervalMs: 200 });
     const nothing = await scheduled();
     expect(nothing.skipped).toMatch(/^nothing new since demo\/v\d{4}\.\d{2}\.\d{2}\.1 \(/);
     expect(nothing.trainId).toBeUndefined();
@@ -85,12 +83,14 @@ describe('schedules from the config', () => {
   it("a production freeze pauses the cut schedule with its reason; unfreeze unpauses; a person's pause stays", async () => {
     const schedule = client.schedule.getHandle('trainyard-cut-demo');
     const state = async () => (await schedule.describe()).state;
-    const eventually = async (check: (s: Awaited<ReturnType<typeof state>>) => boolean, what: string) => {
-      const deadline = Date.now() + 15_000;
-      while (!check(await state())) {
-        if (Date.now() > deadline) throw new Error(`schedule never ${what}: ${JSON.stringify(await state())}`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
+    const eventually = (check: (s: Awaited<ReturnType<typeof state>>) => boolean, what: string) =>
+      pollUntil(`the schedule to be ${what}`, async () => check(await state()), { timeoutMs: 15_000, intervalMs: 200 });
+    // The ledger updates the schedule in an activity after each freeze and unfreeze: count them.
+    const ledger = client.workflow.getHandle(ledgerId('demo', 'production'));
+    const scheduleCalls = async () => {
+      const events = (await ledger.fetchHistory()).events ?? [];
+      const scheduled = new Map(events.filter((e) => e.activityTaskScheduledEventAttributes).map((e) => [String(e.eventId), e.activityTaskScheduledEventAttributes?.activityType?.name]));
+      return events.filter((e) => e.activityTaskCompletedEventAttributes && scheduled.get(String(e.activityTaskCompletedEventAttributes.scheduledEventId)) === 'pauseCutSchedule').length;
     };
     expect((await demo.cli(['freeze', 'demo', '--reason', 'hotfix in progress', '--as', 'sre'])).code).toBe(0);
     await eventually((s) => s.paused && s.note === 'Paused by a freeze: sre: hotfix in progress', 'paused by the freeze');
@@ -98,9 +98,11 @@ describe('schedules from the config', () => {
     await eventually((s) => !s.paused, 'unpaused');
 
     await schedule.pause('audit: no releases this week');
+    const before = await scheduleCalls();
     expect((await demo.cli(['freeze', 'demo', '--reason', 'incident', '--as', 'sre'])).code).toBe(0);
     expect((await demo.cli(['unfreeze', 'demo', '--reason', 'resolved', '--as', 'sre'])).code).toBe(0);
-    await new Promise((r) => setTimeout(r, 1_500));
+    // Both looked at the schedule (and left the person's pause alone).
+    await pollUntil('the ledger to update the schedule after the freeze and the unfreeze', async () => (await scheduleCalls()) >= before + 2);
     expect(await state()).toMatchObject({ paused: true, note: 'audit: no releases this week' });
     await schedule.unpause();
   });
@@ -131,13 +133,11 @@ describe('schedules from the config', () => {
   it('deletes its schedule when the config no longer has it', async () => {
     const { config } = loadConfigFile(demo.configFile);
     delete config.services.demo!.cut;
-    const deadline = Date.now() + 10_000;
-    let result = await upsertSchedules(client, config);
     // The schedule list is eventually consistent: look again until it shows the schedule.
-    while (result.deleted.length === 0 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 300));
-      result = await upsertSchedules(client, config);
-    }
+    const result = await pollUntil('the schedule list to show the schedule to delete', async () => {
+      const r = await upsertSchedules(client, config);
+      return r.deleted.length > 0 && r;
+    }, { timeoutMs: 10_000, intervalMs: 300 });
     expect(result).toEqual({ created: [], updated: [], unchanged: [], deleted: ['trainyard-cut-demo'] });
   });
 });

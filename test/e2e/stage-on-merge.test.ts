@@ -9,6 +9,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pollUntil, queryUntil } from '../helpers/poll.js';
 import { recordCommitState } from '../../activities/forge/local-git.js';
 import { ledgerId, stageFollowerId } from '../../domain/ids.js';
 import type { StageStatus } from '../../domain/stage.js';
@@ -40,15 +41,8 @@ async function merge(title: string, ci: 'success' | 'pending' | 'failure' = 'suc
 
 const deploys = () => (existsSync(join(work, 'deploys.log')) ? readFileSync(join(work, 'deploys.log'), 'utf8').split('\n').filter(Boolean) : []);
 
-async function until(what: string, done: (s: StageStatus) => boolean, timeoutMs = 60_000): Promise<StageStatus> {
-  const deadline = Date.now() + timeoutMs;
-  let last: StageStatus | undefined;
-  while (Date.now() < deadline) {
-    last = await follower.query(stageStatusQuery).catch(() => last);
-    if (last && done(last)) return last;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`the follower did not reach "${what}" within ${timeoutMs} ms; last status: ${JSON.stringify(last)}`);
+function until(what: string, done: (s: StageStatus) => boolean, timeoutMs = 60_000): Promise<StageStatus> {
+  return queryUntil(follower, stageStatusQuery, done, `the follower to reach "${what}"`, { timeoutMs, intervalMs: 250 });
 }
 
 const push = (sha: string) => follower.signal(stagePushSignal, { sha, by: 'octocat' });
@@ -147,18 +141,12 @@ describe('stage on every merge', () => {
       for await (const wf of client.workflow.list({ query: 'TrainyardService = "monitor" AND TrainyardEnvironment = "staging" AND TrainyardStatus = "waiting"' })) ids.push(wf.workflowId);
       return ids;
     };
-    for (let i = 0; i < 40 && !(await listed()).includes('stage/monitor'); i++) await new Promise((r) => setTimeout(r, 250));
-    expect(await listed()).toContain('stage/monitor');
+    await pollUntil('the follower to be listed by its search attributes', async () => (await listed()).includes('stage/monitor'), { timeoutMs: 10_000, intervalMs: 250 });
   });
 
   it('a branch it cannot read makes the follower wait and say why; it does not end', { timeout: 60_000 }, async () => {
     const docs = client.workflow.getHandle(stageFollowerId('docs'));
-    const deadline = Date.now() + 30_000;
-    let status = await docs.query(stageStatusQuery);
-    while (!status.lastError && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 250));
-      status = await docs.query(stageStatusQuery);
-    }
+    const status = await queryUntil(docs, stageStatusQuery, (s) => Boolean(s.lastError), 'the docs follower to report its error', { intervalMs: 250 });
     expect(status.lastError).toMatch(/gh-pages/);
     expect(status.waitsFor).toMatch(/^the branch to be readable \(.*gh-pages.*\); looking again in 60 min or at the next push$/);
     expect((await docs.describe()).status.name).toBe('RUNNING');

@@ -3,6 +3,7 @@
  * calls `forgeContract` with a fixture that seeds its backing store (a real repository, or the fake
  * server's state) the way a person or a CI system would, and then only the `Forge` interface is used.
  */
+import { pollUntil } from '../helpers/poll.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CommitState, Forge, PipelineStatus } from '../../activities/forge/forge.js';
 import { TrainyardError } from '../../domain/errors.js';
@@ -38,14 +39,8 @@ export async function errorCode(promise: Promise<unknown>): Promise<string> {
 }
 
 /** Waits (real time) until `fn` returns a value that is not undefined. */
-export async function eventually<T>(fn: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
+export function eventually<T>(fn: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  return pollUntil('the forge to show the change', fn, { timeoutMs, stopOn: () => true });
 }
 
 export function forgeContract(name: string, create: () => Promise<ForgeFixture>): void {

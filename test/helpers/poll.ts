@@ -17,6 +17,8 @@ export interface PollOptions {
   attemptMs?: number;
   /** Between attempts instead of a real pause, e.g. `() => env.sleep('5 minutes')` to skip time. */
   between?: () => Promise<unknown>;
+  /** A probe error that ends the wait at once (thrown as it is) instead of being tried again. */
+  stopOn?: (err: unknown) => boolean;
 }
 
 const NO_ANSWER = Symbol('no answer');
@@ -38,6 +40,7 @@ export async function pollUntil<T>(what: string, probe: () => T | undefined | fa
       if (value !== NO_ANSWER && value !== undefined && value !== false) return value as T;
       if (value === NO_ANSWER) lastError = new Error(`no answer within ${attemptMs} ms`);
     } catch (err) {
+      if (options.stopOn?.(err)) throw err;
       lastError = err;
     } finally {
       clearTimeout(timer);

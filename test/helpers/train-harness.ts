@@ -5,6 +5,7 @@ import { expect } from 'vitest';
 import { ledgerId, trainId } from '../../domain/ids.js';
 import { ENVIRONMENTS, isFinal, type Stage, type TrainInput, type TrainPolicy, type TrainStatus } from '../../domain/train.js';
 import { statusQuery } from '../../workflows/messages.js';
+import { pollUntil, PollTimeout, queryUntil } from './poll.js';
 
 export const DAY = 24 * 3_600_000;
 
@@ -44,24 +45,17 @@ export async function cleanUp(env: TestWorkflowEnvironment, service: string): Pr
   await Promise.all(handles.map((h) => h.terminate('test finished').catch(() => undefined)));
 }
 
+/** Waits (at most `timeoutMs`, then goes on) until the workflow has no activity running. */
 export async function activitiesSettled(handle: WorkflowHandle, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const pending = await handle.describe().then((d) => (d.status.name === 'RUNNING' ? (d.raw.pendingActivities?.length ?? 0) : 0), () => 0);
-    if (pending === 0) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const pending = () => handle.describe().then((d) => (d.status.name === 'RUNNING' ? (d.raw.pendingActivities?.length ?? 0) : 0), () => 0);
+  await pollUntil(`${handle.workflowId} to have no activity running`, async () => (await pending()) === 0, { timeoutMs }).catch((err) => {
+    if (!(err instanceof PollTimeout)) throw err;
+  });
 }
 
 /** Polls the status query (real time; nothing is skipped while we poll) until `done` holds. */
 export async function until(handle: WorkflowHandle, done: (s: TrainStatus) => boolean, what: string, timeoutMs = 20_000): Promise<TrainStatus> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const status = await handle.query(statusQuery);
-    if (done(status)) return status;
-    if (Date.now() > deadline) throw new Error(`train stayed in ${status.stage} (${status.waitingFor ?? ''}), expected ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return queryUntil(handle, statusQuery, done, `${handle.workflowId} to be ${what}`, { timeoutMs, show: (s) => `${s.stage} (${s.waitingFor ?? ''})` });
 }
 
 /** The train's final status, read through the query (see ledger.test.ts for why not `result()`). */

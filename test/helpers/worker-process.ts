@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pollUntil } from './poll.js';
 import { prebuiltBundlePath, projectRoot } from '../../workers/bundle.js';
 
 export interface WorkerProcess {
@@ -41,6 +42,8 @@ function exitOf(child: ChildProcess): Promise<void> {
 }
 
 /** Starts `trainyard worker` and resolves once it polls its task queue. */
+class WorkerExited extends Error {}
+
 export async function startWorkerProcess(options: WorkerProcessOptions): Promise<WorkerProcess> {
   assertBuilt();
   const out = openSync(options.logFile, 'a');
@@ -59,14 +62,16 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
       await exited;
     },
   };
-  const deadline = Date.now() + (options.readyTimeoutMs ?? 30_000);
-  while (!output().includes('worker polling')) {
-    if (!worker.alive()) throw new Error(`the worker exited at start:\n${output().slice(-2000)}`);
-    if (Date.now() > deadline) {
-      await worker.kill();
-      throw new Error(`the worker did not start within ${options.readyTimeoutMs ?? 30_000} ms:\n${output().slice(-2000)}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
+  const readyMs = options.readyTimeoutMs ?? 30_000;
+  try {
+    await pollUntil('the worker to start polling', () => {
+      if (!worker.alive()) throw new WorkerExited(`the worker exited at start:\n${output().slice(-2000)}`);
+      return output().includes('worker polling');
+    }, { timeoutMs: readyMs, intervalMs: 100, stopOn: (err) => err instanceof WorkerExited });
+  } catch (err) {
+    await worker.kill();
+    if (err instanceof WorkerExited) throw err;
+    throw new Error(`the worker did not start within ${readyMs} ms:\n${output().slice(-2000)}`);
   }
   return worker;
 }

@@ -19,6 +19,7 @@ import { pollUntil, queryUntil } from '../helpers/poll.js';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.js';
 import { readLedger } from './tally.js';
 import { trainResult } from '../../client/train-result.js';
+import { STAGE } from '../../workflows/search-attributes.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'reliability');
 const DAYS = '[mon, tue, wed, thu, fri, sat, sun]';
@@ -206,9 +207,31 @@ export class World {
   }
 
   /** Promotes the train as soon as it waits for its release time (a release manager watching it). */
+  /**
+   * Promotes the train once it waits for its release time. Waiting trains are found as a release
+   * manager finds them in the UI, by the stage search attribute: one list query every half second
+   * serves every train waiting here, and costs the worker nothing (a status query per train would
+   * have the worker answer dozens of queries a second, replaying each train on a new worker).
+   */
   async promoteWhenWaiting(trainId: string, timeoutMs = 60_000): Promise<void> {
-    await this.waitForStatus(trainId, (s) => s.stage === 'awaiting-release', timeoutMs);
+    await pollUntil(`${trainId} to wait for its release time`, async () => (await this.atGate()).has(trainId), { timeoutMs, intervalMs: 500 });
     await this.promote(trainId);
+  }
+
+  private gate?: { at: number; ids: Promise<Set<string>> };
+
+  /** Running trains whose stage is awaiting-release; one list query shared by callers within 400 ms. */
+  private atGate(): Promise<Set<string>> {
+    if (!this.gate || Date.now() - this.gate.at > 400) {
+      const ids = (async () => {
+        const found = new Set<string>();
+        for await (const wf of this.client.workflow.list({ query: `${STAGE.name} = "awaiting-release" AND ExecutionStatus = "Running"` })) found.add(wf.workflowId);
+        return found;
+      })();
+      ids.catch(() => undefined);
+      this.gate = { at: Date.now(), ids };
+    }
+    return this.gate.ids;
   }
 
   async retryDeploy(trainId: string): Promise<void> {

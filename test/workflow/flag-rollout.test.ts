@@ -6,6 +6,7 @@ import type { WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@tem
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { queryUntil } from '../helpers/poll.js';
 import type { FlagActivities, FlagNotification, SetFlagRequest } from '../../activities/flag-rollout.js';
 import type { FlagPlan, FlagState, SoakReading } from '../../domain/flag-rollout.js';
 import { abortFlagUpdate, advanceFlagUpdate, approveFlagUpdate, flagStatusQuery, pauseFlagUpdate, resumeFlagUpdate, rollbackStageFlagUpdate } from '../../workflows/flag-messages.js';
@@ -88,15 +89,10 @@ async function withFlag(flagPlan: (flag: string) => FlagPlan, setup: Partial<Wor
 }
 
 /** Polls the status query until `ok` (time-skipping waits only while the client awaits a result). */
-async function until(handle: WorkflowHandle, ok: (s: FlagState) => boolean): Promise<FlagState> {
-  for (let i = 0; i < 200; i++) {
-    // A query that reaches a run as it continues-as-new is never answered by the Java test
-    // server: give up on it and ask the new run.
-    const s = await Promise.race([handle.query(flagStatusQuery), new Promise<undefined>((r) => setTimeout(() => r(undefined), 2_000))]);
-    if (s && ok(s)) return s;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`condition not reached; last status: ${JSON.stringify(await handle.query(flagStatusQuery)).slice(0, 600)}`);
+function until(handle: WorkflowHandle, ok: (s: FlagState) => boolean): Promise<FlagState> {
+  // A query that reaches a run as it continues-as-new is never answered by the Java test server:
+  // each gets 2 s before it is asked again.
+  return queryUntil(handle, flagStatusQuery, ok, `${handle.workflowId} to reach the expected status`, { attemptMs: 2_000 });
 }
 
 async function rejection(p: Promise<unknown>): Promise<string> {

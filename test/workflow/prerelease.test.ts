@@ -6,6 +6,7 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { queryUntil } from '../helpers/poll.js';
 import { translated } from '../../activities/index.js';
 import type { PreReleaseActivities } from '../../activities/prerelease.js';
 import { ledgerId } from '../../domain/ids.js';
@@ -108,16 +109,9 @@ async function withPreRelease(setup: (world: FakeWorld, fw: ForgeWorld) => void,
   }
 }
 
-async function until(handle: WorkflowHandle, done: (s: PreReleaseStatus) => boolean, what: string): Promise<PreReleaseStatus> {
-  const deadline = Date.now() + 20_000;
-  let last: PreReleaseStatus | undefined;
-  for (;;) {
-    // The Java test server never answers a query that lands while a run continues as new: 2 s, then again.
-    last = (await Promise.race([handle.query(preReleaseStatusQuery), new Promise<undefined>((r) => setTimeout(() => r(undefined), 2_000))])) ?? last;
-    if (last && done(last)) return last;
-    if (Date.now() > deadline) throw new Error(`pre-release stayed ${last?.stage} (${last?.waitingFor ?? ''}), expected ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+function until(handle: WorkflowHandle, done: (s: PreReleaseStatus) => boolean, what: string): Promise<PreReleaseStatus> {
+  // The Java test server never answers a query that lands while a run continues as new: 2 s, then again.
+  return queryUntil(handle, preReleaseStatusQuery, done, `${handle.workflowId} to be ${what}`, { attemptMs: 2_000, timeoutMs: 20_000, show: (s) => `${s.stage} (${s.waitingFor ?? ''})` });
 }
 
 const name = () => expect.getState().currentTestName ?? 'prerelease';

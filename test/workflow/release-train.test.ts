@@ -13,6 +13,7 @@ import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TrainPolicy, TrainStatus } from '../../domain/train.js';
 import { abortUpdate, promoteUpdate, regenerateChangelogUpdate, retryDeployUpdate } from '../../workflows/messages.js';
+import { pollUntil } from '../helpers/poll.js';
 import { cleanUp, DAY, reach, rejection, stages, startTrain } from '../helpers/train-harness.js';
 import { recordHistory } from '../helpers/histories.js';
 import { bundleWorker, timeSkippingEnv } from '../helpers/temporal.js';
@@ -192,9 +193,11 @@ describe('releaseTrain', () => {
 
   it('abort in the middle of a deploy cancels the deploy and ends the train', async () => {
     let cancelled = false;
+    let deploying = false;
     await withTrain(
       (w) =>
         (w.onDeploy = async () => {
+          deploying = true;
           try {
             await hangUntilCancelled();
           } finally {
@@ -203,8 +206,7 @@ describe('releaseTrain', () => {
         }),
       policy(),
       async ({ handle }) => {
-        await reach(handle, 'staging');
-        await new Promise((r) => setTimeout(r, 300)); // the deploy is running
+        await pollUntil('the staging deploy to be running', () => deploying);
         await handle.executeUpdate(abortUpdate, { args: [{ by: 'rm', reason: 'wrong commit' }] });
         const result: TrainStatus = await trainResult(handle);
         expect(result.stage).toBe('aborted');
