@@ -10,7 +10,7 @@ import { TrainyardError } from '../domain/errors.js';
 import { flagPlanOf, flagWorkflowId, type FlagPlan, type SoakReading } from '../domain/flag-rollout.js';
 import { cleanedFile, setFlagInFile } from '../domain/flag-files.js';
 import type { Forge } from './forge/forge.js';
-import { translated } from './index.js';
+import { heartbeat, translated } from './index.js';
 import type { Notifier } from './notify/notifier.js';
 import { describeExit, runCommand } from './process.js';
 import { bodyTail, displayUrl, postSigned, redact } from './signing.js';
@@ -79,14 +79,6 @@ function environmentOf(config: FlagConfig, flag: string, environment: string) {
   return env;
 }
 
-/** Heartbeats when running as an activity; a no-op in direct calls (unit tests of the drivers). */
-function heartbeat(details?: unknown): void {
-  try {
-    Context.current().heartbeat(details);
-  } catch {
-    /* not in an activity */
-  }
-}
 
 function cancellation(): AbortSignal | undefined {
   try {

@@ -43,13 +43,16 @@ function translate(err: unknown): never {
   throw err;
 }
 
-/** Wraps every activity so errors cross the boundary in one shape. */
+/**
+ * Wraps every activity so errors cross the boundary in one shape, and so that an activity run with
+ * a heartbeat timeout heartbeats by itself (see `keptAlive`).
+ */
 export function translated<T extends object>(activities: T): T {
   const wrapped: Record<string, unknown> = {};
   for (const [name, fn] of Object.entries(activities)) {
     wrapped[name] = async (...args: unknown[]) => {
       try {
-        return await (fn as (...a: unknown[]) => Promise<unknown>)(...args);
+        return await keptAlive(() => (fn as (...a: unknown[]) => Promise<unknown>)(...args));
       } catch (err) {
         translate(err);
       }
@@ -58,37 +61,69 @@ export function translated<T extends object>(activities: T): T {
   return wrapped as T;
 }
 
-/** How often a long-running step heartbeats by itself, whatever its driver does (15 s is the least timeout). */
+/** How often an activity with a heartbeat timeout heartbeats by itself, whatever it does (15 s is the least timeout). */
 export const KEEPALIVE_MS = 5_000;
+
+/** The running activity's heartbeat: keeps the details it is given, sends the last ones. */
+const heartbeats = new WeakMap<Context, (details?: unknown) => void>();
+
+function currentContext(): Context | undefined {
+  try {
+    return Context.current();
+  } catch {
+    return undefined; // called outside an activity (a test calling the function itself)
+  }
+}
+
+/**
+ * Heartbeats the running activity with `details` (kept, and re-sent by its keep-alive), or with the
+ * last details it gave when there are none. A no-op outside an activity (unit tests of drivers).
+ * Activities heartbeat through this, not `Context.heartbeat`, so the keep-alive never sends stale details.
+ */
+export function heartbeat(details?: unknown): void {
+  const ctx = currentContext();
+  if (ctx) (heartbeats.get(ctx) ?? ((d?: unknown) => ctx.heartbeat(d)))(details);
+}
+
+/**
+ * Runs an activity that has a heartbeat timeout with a keep-alive: it heartbeats every KEEPALIVE_MS
+ * with the last details the activity gave (a resumed attempt's, at first). A killed worker is so
+ * noticed within the heartbeat timeout, for a deploy whose driver waits minutes between its own
+ * heartbeats (a pipeline polled every few minutes) as for a short forge call that has none, instead
+ * of after the call's whole start-to-close timeout.
+ */
+async function keptAlive<T>(run: () => Promise<T>): Promise<T> {
+  const ctx = currentContext();
+  if (!ctx || ctx.info.isLocal || !ctx.info.heartbeatTimeoutMs) return run();
+  let last: unknown = ctx.info.heartbeatDetails;
+  heartbeats.set(ctx, (details) => {
+    if (details !== undefined) last = details;
+    ctx.heartbeat(last);
+  });
+  const keepAlive = setInterval(() => ctx.heartbeat(last), KEEPALIVE_MS);
+  try {
+    return await run();
+  } finally {
+    clearInterval(keepAlive);
+  }
+}
 
 /**
  * Runs a long step (deploy, check) with its driver context. Heartbeats may carry details (a
  * pipeline driver records the run it started); a resumed attempt gets them back as `resumeFrom`.
- * Besides the driver's own heartbeats, the step heartbeats every KEEPALIVE_MS with the last details,
- * so a driver that waits longer than the heartbeat timeout between its own (a pipeline polled every
- * few minutes, a merge request waited for) is not taken for a dead worker. A command deployer
- * records nothing: it re-runs its command, which must be idempotent.
+ * The keep-alive (`keptAlive`) re-sends the last details between the driver's own heartbeats. A
+ * command deployer records nothing: it re-runs its command, which must be idempotent.
  */
 async function withActivityContext<T>(run: (ctx: DeployContext) => Promise<T>): Promise<T> {
   const ctx = Context.current();
   const resumeFrom: unknown = ctx.info.heartbeatDetails;
-  let last: unknown = resumeFrom;
-  const heartbeat = (details?: unknown) => {
-    if (details !== undefined) last = details;
-    ctx.heartbeat(last);
-  };
-  const keepAlive = setInterval(() => ctx.heartbeat(last), KEEPALIVE_MS);
-  try {
-    return await run({
-      signal: ctx.cancellationSignal,
-      heartbeat,
-      attempt: ctx.info.attempt,
-      firstScheduledAt: ctx.info.scheduledTimestampMs,
-      ...(resumeFrom === undefined ? {} : { resumeFrom }),
-    });
-  } finally {
-    clearInterval(keepAlive);
-  }
+  return run({
+    signal: ctx.cancellationSignal,
+    heartbeat,
+    attempt: ctx.info.attempt,
+    firstScheduledAt: ctx.info.scheduledTimestampMs,
+    ...(resumeFrom === undefined ? {} : { resumeFrom }),
+  });
 }
 
 export function trainPolicyOf(config: TrainyardConfig, service: string): TrainPolicy {

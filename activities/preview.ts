@@ -8,7 +8,7 @@ import { Context } from '@temporalio/activity';
 import { TrainyardError } from '../domain/errors.js';
 import type { PreviewDriverConfig } from '../domain/preview-config.js';
 import type { Forge } from './forge/forge.js';
-import { translated } from './index.js';
+import { heartbeat, translated } from './index.js';
 import { describeExit, runCommand } from './process.js';
 
 export interface PreviewStepContext {
@@ -96,7 +96,7 @@ export interface PreviewDeps {
 
 function stepContext(): PreviewStepContext {
   const ctx = Context.current();
-  return { signal: ctx.cancellationSignal, heartbeat: () => ctx.heartbeat() };
+  return { signal: ctx.cancellationSignal, heartbeat: () => heartbeat() };
 }
 
 export function createPreviewActivities(deps: PreviewDeps): PreviewActivities {

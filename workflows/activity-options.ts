@@ -9,9 +9,14 @@ import { NON_RETRYABLE_CODES } from '../domain/errors.js';
 
 const nonRetryableErrorTypes = [...NON_RETRYABLE_CODES];
 
-/** Short forge calls: retried with backoff for about ten minutes (a forge outage), then the train decides. */
+/**
+ * Short forge calls: retried with backoff for about ten minutes (a forge outage), then the train
+ * decides. They heartbeat by themselves (activities/index.ts `keptAlive`), so a call on a worker that
+ * died is retried 20 s later rather than after its whole minute.
+ */
 export const forge = proxyActivities<TrainActivities>({
   startToCloseTimeout: '1 minute',
+  heartbeatTimeout: '20 seconds',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 12, nonRetryableErrorTypes },
 });
 

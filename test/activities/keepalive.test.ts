@@ -34,7 +34,8 @@ describe('long steps keep heartbeating', () => {
     });
     if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
     const activities = createActivities({ config: parsed.config, drivers: createDrivers(parsed.config, '.', () => undefined), client: {} as Client });
-    const env = new MockActivityEnvironment();
+    // As the train runs it: with the service's heartbeat timeout.
+    const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 15_000 });
     const beats: { at: number; details: unknown }[] = [];
     env.on('heartbeat', (details: unknown) => beats.push({ at: Date.now(), details }));
     const started = Date.now();

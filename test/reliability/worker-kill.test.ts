@@ -7,8 +7,8 @@
  * One kill hits many trains at once, each at its own point: that is what keeps the suite short,
  * because each kill costs the heartbeat timeout (the services' `heartbeatSeconds`, 15 s: see
  * `HEARTBEAT_SECONDS`) plus the first retry interval (1 s: `STEP_RETRY`) before Temporal hands the interrupted
- * steps to the new worker; a wanderer caught in a forge call (no heartbeat) waits out that call's
- * 1-minute start-to-close timeout.
+ * steps to the new worker; a wanderer caught in a forge call waits out that call's 20 s heartbeat
+ * timeout (forge calls heartbeat by themselves) plus its 2 s first retry.
  */
 import { afterAll, expect, it } from 'vitest';
 import { readLedger, figures, report, tallyTrain, type TrainTally } from './tally.js';
@@ -24,7 +24,7 @@ const PARK_SECONDS: [number, number] = [1, 20];
 const KILL_DELAY_SECONDS: [number, number] = [6, 10];
 /** The wanderers start within this many seconds before the kill (a train needs 3 to 30 s to reach the gate). */
 const WANDER_SECONDS = 3;
-/** Start-to-close of a forge call (1 min) + first retry + the trains' remaining path, with margin. */
+/** Heartbeat timeout of a forge call (20 s) + first retry + the trains' remaining path, with margin. */
 const RECOVERY_TIMEOUT_MS = 180_000;
 
 const parked = parkingPlan(PARKED_PER_STEP);
