@@ -1,7 +1,7 @@
 /** Reads and validates a config file; every problem is reported with its path. */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parse } from 'yaml';
+import { parseDocument } from 'yaml';
 import { parseConfig, type TrainyardConfig } from '../domain/config.js';
 import { TrainyardError } from '../domain/errors.js';
 
@@ -22,8 +22,15 @@ export function loadConfigFile(path: string, adjust: (raw: unknown) => unknown =
     throw new TrainyardError('CONFIG_INVALID', `config file ${path} does not exist`, 'Pass --config <file> or set TRAINYARD_CONFIG (see demo/trainyard.yaml for an example).');
   }
   let raw: unknown;
+  // YAML warnings (an unknown tag such as `!secret`, which would otherwise be read as plain text and
+  // printed as a Node warning) are problems of the file like its errors.
+  const doc = parseDocument(readFileSync(path, 'utf8'), { prettyErrors: true, uniqueKeys: true, logLevel: 'silent' });
+  const problems = [...doc.errors, ...doc.warnings];
+  if (problems.length > 0) {
+    throw new TrainyardError('CONFIG_INVALID', `${path} is not valid YAML: ${problems.map((p) => p.message).join('; ')}`, 'Fix the syntax and run `trainyard config check` again.');
+  }
   try {
-    raw = parse(readFileSync(path, 'utf8'), { prettyErrors: true, uniqueKeys: true });
+    raw = doc.toJS();
   } catch (err) {
     throw new TrainyardError('CONFIG_INVALID', `${path} is not valid YAML: ${(err as Error).message}`, 'Fix the syntax and run `trainyard config check` again.');
   }

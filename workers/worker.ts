@@ -2,9 +2,10 @@
  * The worker: runs Trainyard's workflows from the prebuilt bundle and its activities, built from
  * the config's drivers.
  */
-import { NativeConnection, Runtime, Worker, DefaultLogger, type LogLevel } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, DefaultLogger, type LogEntry, type LogLevel } from '@temporalio/worker';
 import { Client } from '@temporalio/client';
-import { existsSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
+import { inspect } from 'node:util';
 import { createActivities, sendToAll } from '../activities/index.js';
 import { createPreReleaseActivities, preReleasePolicyOf } from '../activities/prerelease.js';
 import { createPreviewActivities, previewDrivers } from '../activities/preview.js';
@@ -63,11 +64,22 @@ export function workerTuning(env: Record<string, string | undefined> = process.e
 
 let runtimeInstalled = false;
 
-/** Keeps the SDK's own logging to warnings, so the operator's terminal stays readable. */
+/** One SDK log line for a file: time, level, message and its metadata on one line. */
+function logLine(entry: LogEntry): string {
+  const at = new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString();
+  const meta = entry.meta && Object.keys(entry.meta).length > 0 ? ` ${inspect(entry.meta, { depth: 4, breakLength: Infinity })}` : '';
+  return `${at} ${entry.level} ${entry.message}${meta}\n`;
+}
+
+/**
+ * Keeps the SDK's own logging to warnings, so the operator's terminal stays readable. With
+ * TRAINYARD_SDK_LOG naming a file (the test suite names one per test file), the lines go there.
+ */
 export function installQuietRuntime(level: LogLevel = 'WARN'): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
-  Runtime.install({ logger: new DefaultLogger(level) });
+  const file = process.env.TRAINYARD_SDK_LOG;
+  Runtime.install({ logger: file ? new DefaultLogger(level, (entry) => appendFileSync(file, logLine(entry))) : new DefaultLogger(level) });
 }
 
 /** Whether any service deploys through a webhook that answers by callback. */
