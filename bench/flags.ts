@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import type { DbKind } from './stack.js';
 
-export const PHASES = ['startup', 'reaction', 'history', 'scale', 'forge', 'suite'] as const;
+export const PHASES = ['startup', 'cli', 'reaction', 'history', 'scale', 'forge', 'suite'] as const;
 export type Phase = (typeof PHASES)[number];
 
 export interface BenchOptions {

@@ -8,6 +8,7 @@ import type { HistoryResult } from './history.js';
 import type { PathResult, ReactionResult } from './reaction.js';
 import type { ScaleResult } from './scale.js';
 import type { StartupResult } from './startup.js';
+import type { CliResult } from './cli.js';
 import { round } from './stats.js';
 import type { SuiteResult } from './suite.js';
 
@@ -27,6 +28,7 @@ export interface BenchResults {
   machine: { cores: number; cpu: string; memoryGiB: number; node: string; kernel: string; temporalServer: string; loadAverageAtStart: number[]; loadAverageAtEnd?: number[] };
   options: { trains: number; trials: number; deployments: number; polls: number; startupSamples: number; phases: string[]; db: string };
   startup?: StartupResult;
+  cli?: CliResult;
   reaction?: ReactionResult;
   history?: HistoryResult;
   scale?: ScaleResult;
@@ -80,6 +82,9 @@ export function targetsOf(r: BenchResults): TargetRow[] {
   const forges = Object.entries(r.forge ?? {});
   for (const [name, f] of forges) rows.push({ figure: `forge: API calls per train on ${name}`, measured: String(f.callsPerTrain), target: '≤ 25', met: f.callsPerTrain <= 25 });
   if (forges.length === 0) rows.push({ figure: 'forge: API calls per train (GitHub, GitLab)', measured: 'not measured', target: '≤ 25' });
+  const c = r.cli;
+  rows.push({ figure: 'CLI: `trainyard --help` ÷ `node -e 0`', measured: c ? `${x2(c.help.ratio)} (${ms(c.help.trainyardMs)} vs ${ms(c.help.nodeMs)})` : 'not measured', target: '≤ 3×', ...(c ? { met: c.help.ratio <= 3 } : {}) });
+  rows.push({ figure: 'CLI: `trainyard status <train>` ÷ `temporal workflow query`', measured: c ? `${x2(c.status.ratio)} (${ms(c.status.trainyardMs)} vs ${ms(c.status.temporalMs)})` : 'not measured', target: '≤ 4×', ...(c ? { met: c.status.ratio <= 4 } : {}) });
   return rows;
 }
 
@@ -168,6 +173,16 @@ function scaleSection(s: ScaleResult): string {
   );
 }
 
+function cliSection(c: CliResult): string {
+  return table(
+    ['command (median of ' + c.samples + ', fresh process each, side by side)', 'trainyard', 'against', 'ratio (target)'],
+    [
+      ['`trainyard --help` vs `node -e 0`', ms(c.help.trainyardMs), ms(c.help.nodeMs), `${x2(c.help.ratio)} (≤ 3×)`],
+      ['`trainyard status <train> --json` vs `temporal workflow query --name status`', ms(c.status.trainyardMs), ms(c.status.temporalMs), `${x2(c.status.ratio)} (≤ 4×)`],
+    ],
+  );
+}
+
 function startupSection(s: StartupResult): string {
   return table(
     ['worker start (median of ' + s.samples + ')', 'Worker.create → running', 'process start → running'],
@@ -247,7 +262,7 @@ export function renderMarkdown(r: BenchResults, opts: { summaryOnly?: boolean } 
     `## 2. History per train\n\n${r.history ? historySection(r.history) : 'Not measured.'}`,
     `## 3. Scale on one worker\n\n${r.scale ? scaleSection(r.scale) : 'Not measured.'}`,
     `## 4. Forge cost\n\n${r.forge ? forgeSection(r.forge) : 'Not measured.'}`,
-    `## 5. Start-up\n\n${r.startup ? startupSection(r.startup) : 'Not measured.'}`,
+    `## 5. Start-up\n\n${r.startup ? startupSection(r.startup) : 'Not measured.'}${r.cli ? `\n\n${cliSection(r.cli)}` : ''}`,
     `## 6. Test-suite time\n\n${r.suite ? suiteSection(r.suite) : 'Not measured.'}`,
     `## How it is measured\n\n${METHOD}`,
     `## Notes\n\n${NOTES}`,

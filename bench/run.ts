@@ -18,6 +18,7 @@ import { renderMarkdown, targetsOf, type BenchResults } from './report.js';
 import { measureScale } from './scale.js';
 import { buildBaselineBundle, removeTempDirs, startServer, withStack } from './stack.js';
 import { measureStartup } from './startup.js';
+import { measureCli } from './cli.js';
 import { readSuiteTime } from './suite.js';
 
 const root = projectRoot();
@@ -64,7 +65,7 @@ async function phase(results: BenchResults, name: Phase, opts: BenchOptions, bod
 async function measure(opts: BenchOptions, results: BenchResults): Promise<void> {
   const distBench = join(root, 'dist', 'bench');
   mkdirSync(distBench, { recursive: true });
-  const needsWorker = opts.phases.some((p) => p === 'reaction' || p === 'history' || p === 'scale');
+  const needsWorker = opts.phases.some((p) => p === 'cli' || p === 'reaction' || p === 'history' || p === 'scale');
   const baselineBundle = needsWorker ? await buildBaselineBundle(distBench) : '';
 
   await phase(results, 'startup', opts, async () => {
@@ -74,6 +75,9 @@ async function measure(opts: BenchOptions, results: BenchResults): Promise<void>
     } finally {
       await server.stop();
     }
+  });
+  await phase(results, 'cli', opts, async () => {
+    results.cli = await withStack(baselineBundle, opts.db, (stack) => measureCli(stack, opts.quick ? 3 : 10));
   });
   await phase(results, 'reaction', opts, async () => {
     results.reaction = await withStack(baselineBundle, opts.db, (stack) => measureReaction(stack, opts.trials, log));

@@ -163,10 +163,15 @@ class Train {
         if (isCancellation(err)) throw err;
         const error = failureMessage(err);
         this.report.enter('awaiting-decision', `deploy to ${environment} failed`);
+        // From here `retryDeploy` is accepted (its validator looks at failedDeploy): a request that
+        // lands while the notification goes out must count (`patched`: older runs replay as they ran,
+        // resetting the request after the notification).
+        const keepRequests = patched('keep-requests-during-notice');
+        if (keepRequests) this.controls.retryRequested = false;
         this.status.failedDeploy = { environment, error };
         this.report.waitFor(`retryDeploy or abort (deploy of ${tag} to ${environment} failed: ${error})`);
         await this.report.tell('awaiting-decision', `Deploy of ${tag} to ${environment} failed after retries: ${error}. Waiting for retryDeploy or abort.`);
-        this.controls.retryRequested = false;
+        if (!keepRequests) this.controls.retryRequested = false;
         const decided = await condition(() => this.controls.retryRequested, policy.decisionDeadlineHours * 3_600_000);
         this.status.failedDeploy = undefined;
         if (!decided) await this.expire();
@@ -214,9 +219,12 @@ class Train {
         return;
       }
       this.report.enter('awaiting-decision');
+      // As for retryDeploy above: a rerunE2E accepted during the notification counts.
+      const keepRequests = patched('keep-requests-during-notice');
+      if (keepRequests) this.controls.rerunRequested = false;
       this.report.waitFor(`${decision.why}, or rerunE2E`);
       await this.report.tell('awaiting-decision', `${this.input.tag} is waiting for ${decision.why}.`);
-      this.controls.rerunRequested = false;
+      if (!keepRequests) this.controls.rerunRequested = false;
       const decided = await condition(() => this.controls.promotion !== undefined || this.controls.rerunRequested, policy.decisionDeadlineHours * 3_600_000);
       if (!decided) await this.expire();
       if (this.controls.rerunRequested && !this.controls.promotion) await this.runE2E();
