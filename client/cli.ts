@@ -7,7 +7,7 @@
  */
 import { CommanderError } from 'commander';
 import { TrainyardError } from '../domain/errors.js';
-import { commandIn, COMMANDS, declareAll, Rejected, rootProgram, type CommandModule } from './commands.js';
+import { commandIn, COMMANDS, declareAll, Rejected, rootProgram, terminalSafe, type CommandModule } from './commands.js';
 
 type Program = ReturnType<typeof rootProgram>;
 
@@ -42,8 +42,17 @@ export async function programFor(args: string[]): Promise<Program> {
   return program;
 }
 
-/** Runs the CLI; returns the exit code. */
-export async function main(argv: string[]): Promise<number> {
+/** Everything the CLI prints goes through `terminalSafe`. */
+function printSafely(): void {
+  for (const name of ['log', 'error', 'warn'] as const) {
+    const print = console[name].bind(console);
+    console[name] = (...args: unknown[]) => print(...args.map((a) => (typeof a === 'string' ? terminalSafe(a) : a)));
+  }
+}
+
+/** Runs the CLI (the bin's process: it owns the console); returns the exit code. */
+export async function main(argv: string[], options: { ownConsole?: boolean } = {}): Promise<number> {
+  if (options.ownConsole) printSafely();
   try {
     const program = await programFor(argv.slice(2));
     await program.parseAsync(argv);

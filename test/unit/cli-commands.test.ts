@@ -6,7 +6,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { COMMAND_MODULES, programFor } from '../../client/cli.js';
-import { commandIn, COMMANDS, rootProgram, type CommandModule } from '../../client/commands.js';
+import { commandIn, COMMANDS, rootProgram, terminalSafe, type CommandModule } from '../../client/commands.js';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 
 const modules = [...new Set(Object.values(COMMANDS).map((c) => c.module))] as CommandModule[];
 
@@ -34,5 +37,17 @@ describe('the CLI rule book', () => {
     expect(program.commands.map((c) => c.name()).sort()).toEqual(['env', 'freeze', 'rollback', 'unfreeze']);
     const outline = await programFor(['--help']);
     expect(outline.commands.map((c) => c.name())).toEqual(Object.keys(COMMANDS));
+  });
+
+  it('prints operator text so that it cannot drive the terminal: control and bidi characters are shown escaped', async () => {
+    expect(terminalSafe('ok\tfine\nnext')).toBe('ok\tfine\nnext');
+    expect(terminalSafe('red \u001b[31mALERT\u001b[0m \u0007\r\u009b2J \u202eevil')).toBe('red \\u001b[31mALERT\\u001b[0m \\u0007\\u000d\\u009b2J \\u202eevil');
+    // In JSON the escape stands for the same character.
+    const json = terminalSafe(JSON.stringify({ reason: 'a\u009bb\u202ec' }));
+    expect(JSON.parse(json)).toEqual({ reason: 'a\u009bb\u202ec' });
+    // The built binary, as a person runs it: a usage error that echoes what was typed.
+    const out = await promisify(execFile)(process.execPath, [join(import.meta.dirname, '..', '..', 'bin', 'trainyard.js'), 'nosuch\u001b]0;pwned\u0007'], { env: { ...process.env, TEMPORAL_ADDRESS: '127.0.0.1:1' } }).catch((err: { stderr: string }) => err);
+    expect(out.stderr).toContain("unknown command 'nosuch\\u001b]0;pwned\\u0007'");
+    expect(out.stderr).not.toMatch(/[\u001b\u0007]/);
   });
 });
