@@ -23,6 +23,13 @@ async function cut(): Promise<string> {
   return /started (train\/demo\/\S+)/.exec(started.stdout)![1]!;
 }
 
+/**
+ * Polls that load a page: an attempt is a page load, which takes seconds on a loaded machine, so it
+ * is never abandoned half-way (an abandoned attempt went on navigating the one page while the next
+ * began: under load every attempt was abandoned and the poll timed out with the train long ended).
+ */
+const PAGE_POLL = { attemptMs: 25_000, intervalMs: 250, timeoutMs: 40_000 };
+
 /** Opens the workflow list for `query` and waits until the UI lists `workflowId` there. */
 async function openList(query: string, workflowId: string): Promise<void> {
   const url = `${ui}/namespaces/default/workflows?query=${encodeURIComponent(query)}`;
@@ -31,7 +38,7 @@ async function openList(query: string, workflowId: string): Promise<void> {
     await page.goto(url);
     const row = page.getByRole('link', { name: workflowId, exact: true });
     return (await row.waitFor({ timeout: 3_000 }).then(() => true, () => false)) || undefined;
-  }, { timeoutMs: 30_000 });
+  }, PAGE_POLL);
 }
 
 /** The train's page on the given tab ('history' or 'metadata'), once its header is shown. */
@@ -116,7 +123,7 @@ describe('the Temporal UI in a browser', () => {
     const promoted = await demo.cli(['promote', trainId, '--reason', 'QA signed off', '--as', 'alice']);
     expect(promoted.code, promoted.stderr).toBe(0);
     await demo.waitForStage(trainId, 'released');
-    await pollUntil('the UI to show the released train Completed', async () => (await headerStatus(trainId)) === 'Completed' || undefined);
+    await pollUntil('the UI to show the released train Completed', async () => (await headerStatus(trainId)) === 'Completed' || undefined, PAGE_POLL);
     await browser.screenshot('04-released-train');
   });
 
@@ -129,7 +136,7 @@ describe('the Temporal UI in a browser', () => {
     const status = await pollUntil('the UI to show the aborted train ended', async () => {
       const s = await headerStatus(second);
       return s !== 'Running' ? s : undefined;
-    });
+    }, PAGE_POLL);
     // Aborted through the `abort` update: the workflow fails, typed, saying why.
     expect(status).toBe('Failed');
     await page.getByText(/ended aborted: alice: wrong commit; it was not released/).first().waitFor();
