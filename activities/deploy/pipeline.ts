@@ -103,12 +103,24 @@ export class PipelineRunner {
     return this.forge.triggerPipeline(trigger);
   }
 
+  /** The run a resumed attempt watches: its first read waits out forge blips like every poll. */
+  private async readResumed(runId: string): Promise<PipelineRun> {
+    for (let failed = 0; ; failed++) {
+      try {
+        return await this.forge.getPipeline(runId);
+      } catch (err) {
+        if (!(err instanceof TrainyardError && FORGE_BLIPS.has(err.code)) || failed >= POLL_FAILURES_TOLERATED) throw err;
+        await (this.options.sleep ?? abortableSleep)(this.options.pollMs, new AbortController().signal);
+      }
+    }
+  }
+
   /** Runs to completion; returns the finished run (success, failed or canceled). */
   async run(values: TrainValues, ctx: DeployContext): Promise<PipelineRun> {
     const now = this.options.now ?? Date.now;
     const sleep = this.options.sleep ?? abortableSleep;
     const resumed = progressOf(ctx.resumeFrom);
-    let run = resumed ? await this.forge.getPipeline(resumed.runId) : await this.start(values, ctx);
+    let run = resumed ? await this.readResumed(resumed.runId) : await this.start(values, ctx);
     ctx.heartbeat({ runId: run.id } satisfies Progress);
     const deadline = now() + this.options.timeoutMs;
     let failedPolls = 0;
