@@ -113,7 +113,8 @@ describe('previewEnvironment', () => {
       await send('opened', sha(0));
       const ready = await until((s) => s.state === 'ready');
       expect(ready.url).toBe(`https://${service}-pr-7.preview.example`);
-      expect(cloud.comments[0]).toContain(ready.url);
+      // The comment follows the ready state (the query can answer between the two).
+      expect(await pollUntil('the comment with the preview URL', () => cloud.comments[0])).toContain(ready.url);
 
       for (let i = 1; i <= 5; i++) {
         await send('pushed', sha(i));
