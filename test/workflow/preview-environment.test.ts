@@ -142,7 +142,7 @@ describe('previewEnvironment', () => {
       expect(failed.lastError).toMatch(/create of 11111111.* failed: service image failed to start/);
       expect(cloud.destroys).toBe(1);
       expect(cloud.resources.size).toBe(0); // the database made before the failure is gone
-      expect(cloud.comments.at(-1)).toMatch(/failed .*next push retries/);
+      await pollUntil('the comment about the failed creation', () => /failed .*next push retries/.test(cloud.comments.at(-1) ?? ''));
 
       cloud.failCreate = false;
       await send('pushed', sha(2));
