@@ -42,6 +42,7 @@ export const TRIGGER_CLOCK_SKEW_MS = 3_000;
 export const POLL_FAILURES_TOLERATED = 5;
 
 const FORGE_BLIPS = new Set(['FORGE_UNAVAILABLE', 'FORGE_RATE_LIMITED']);
+const isForgeBlip = (err: unknown) => err instanceof TrainyardError && FORGE_BLIPS.has(err.code);
 
 /** What a heartbeat records, so a resumed attempt watches the same run. */
 interface Progress {
@@ -104,13 +105,13 @@ export class PipelineRunner {
   }
 
   /** The run a resumed attempt watches: its first read waits out forge blips like every poll. */
-  private async readResumed(runId: string): Promise<PipelineRun> {
+  private async readResumed(runId: string, signal: AbortSignal): Promise<PipelineRun> {
     for (let failed = 0; ; failed++) {
       try {
         return await this.forge.getPipeline(runId);
       } catch (err) {
-        if (!(err instanceof TrainyardError && FORGE_BLIPS.has(err.code)) || failed >= POLL_FAILURES_TOLERATED) throw err;
-        await (this.options.sleep ?? abortableSleep)(this.options.pollMs, new AbortController().signal);
+        if (!isForgeBlip(err) || failed >= POLL_FAILURES_TOLERATED || signal.aborted) throw err;
+        await (this.options.sleep ?? abortableSleep)(this.options.pollMs, signal);
       }
     }
   }
@@ -120,7 +121,7 @@ export class PipelineRunner {
     const now = this.options.now ?? Date.now;
     const sleep = this.options.sleep ?? abortableSleep;
     const resumed = progressOf(ctx.resumeFrom);
-    let run = resumed ? await this.readResumed(resumed.runId) : await this.start(values, ctx);
+    let run = resumed ? await this.readResumed(resumed.runId, ctx.signal) : await this.start(values, ctx);
     ctx.heartbeat({ runId: run.id } satisfies Progress);
     const deadline = now() + this.options.timeoutMs;
     let failedPolls = 0;
@@ -140,7 +141,7 @@ export class PipelineRunner {
         run = await this.forge.getPipeline(run.id);
         failedPolls = 0;
       } catch (err) {
-        if (!(err instanceof TrainyardError && FORGE_BLIPS.has(err.code)) || ++failedPolls > POLL_FAILURES_TOLERATED) throw err;
+        if (!isForgeBlip(err) || ++failedPolls > POLL_FAILURES_TOLERATED) throw err;
       }
     }
     return run;
