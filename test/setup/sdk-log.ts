@@ -5,7 +5,7 @@
  * TRAINYARD_SDK_LOG; worker processes a test starts inherit it), and its new lines are printed
  * when a test fails.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { beforeEach, expect } from 'vitest';
 
@@ -29,3 +29,18 @@ beforeEach(({ onTestFailed }) => {
     console.error(`--- Temporal SDK log (last ${Math.min(TAIL, lines.length)} of ${lines.length} new lines; all in ${file}) ---\n${lines.slice(-TAIL).join('\n')}`);
   });
 });
+
+/**
+ * `TRAINYARD_CPU_REPORT=<file>`: each test file's process appends, as it exits, the CPU it and the
+ * children it reaped (servers, CLI runs) used — to find where a loaded run's time goes.
+ */
+const cpuReport = process.env.TRAINYARD_CPU_REPORT;
+if (cpuReport) {
+  const started = Date.now();
+  process.on('exit', () => {
+    // /proc/self/stat fields 14–17: utime, stime, cutime, cstime in clock ticks (100 per second).
+    const fields = readFileSync('/proc/self/stat', 'utf8').replace(/^.*\) /, '').split(' ');
+    const [utime = 0, stime = 0, cutime = 0, cstime = 0] = fields.slice(11, 15).map((n) => Number(n) / 100);
+    appendFileSync(cpuReport, `${JSON.stringify({ file: basename(file, '.log'), wall: (Date.now() - started) / 1000, own: +(utime + stime).toFixed(2), children: +(cutime + cstime).toFixed(2) })}\n`);
+  });
+}
