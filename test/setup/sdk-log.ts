@@ -7,7 +7,7 @@
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { beforeEach, expect } from 'vitest';
+import { afterAll, beforeEach, expect } from 'vitest';
 
 const dir = join(import.meta.dirname, '..', '..', '.trainyard', 'test-logs');
 const file = join(dir, `${basename(expect.getState().testPath ?? `pid-${process.pid}`)}.log`);
@@ -31,16 +31,23 @@ beforeEach(({ onTestFailed }) => {
 });
 
 /**
- * `TRAINYARD_CPU_REPORT=<file>`: each test file's process appends, as it exits, the CPU it and the
- * children it reaped (servers, CLI runs) used — to find where a loaded run's time goes.
+ * `TRAINYARD_CPU_REPORT=<file>`: after each test file, a line with the CPU it used — its process's
+ * and that of the children it reaped (servers, CLI runs) — to find where a loaded run's time goes.
+ * Counters are read from /proc/self/stat (utime, stime, cutime, cstime; 100 ticks a second) before
+ * and after, since a test process may run several files.
  */
 const cpuReport = process.env.TRAINYARD_CPU_REPORT;
 if (cpuReport) {
-  const started = Date.now();
-  process.on('exit', () => {
-    // /proc/self/stat fields 14–17: utime, stime, cutime, cstime in clock ticks (100 per second).
+  const ticks = () => {
     const fields = readFileSync('/proc/self/stat', 'utf8').replace(/^.*\) /, '').split(' ');
-    const [utime = 0, stime = 0, cutime = 0, cstime = 0] = fields.slice(11, 15).map((n) => Number(n) / 100);
-    appendFileSync(cpuReport, `${JSON.stringify({ file: basename(file, '.log'), wall: (Date.now() - started) / 1000, own: +(utime + stime).toFixed(2), children: +(cutime + cstime).toFixed(2) })}\n`);
+    const [utime = 0, stime = 0, cutime = 0, cstime = 0] = fields.slice(11, 15).map(Number);
+    return { own: utime + stime, children: cutime + cstime, at: Date.now() };
+  };
+  const before = ticks();
+  // Registered first, so it runs after every afterAll of the file itself (hooks run as a stack).
+  afterAll(() => {
+    const after = ticks();
+    const line = { file: basename(file, '.log'), wall: (after.at - before.at) / 1000, own: (after.own - before.own) / 100, children: (after.children - before.children) / 100 };
+    appendFileSync(cpuReport, `${JSON.stringify(line)}\n`);
   });
 }
