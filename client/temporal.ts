@@ -5,7 +5,7 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
-import { NativeConnection } from '@temporalio/worker';
+import type { NativeConnection } from '@temporalio/worker';
 import type { PayloadCodec } from '@temporalio/common';
 import { codecDataConverter, codecFromEnvironment } from '../workers/codec.js';
 
@@ -48,6 +48,8 @@ export async function connectClient(target: TemporalTarget, identity?: string): 
   return new Client({ connection, namespace: target.namespace, ...codecDataConverter(target.codec), ...(identity ? { identity } : {}) });
 }
 
+/** A worker's connection; the worker package (native bridge, bundler) loads only here, never for an operator command. */
 export async function connectWorker(target: TemporalTarget): Promise<NativeConnection> {
+  const { NativeConnection } = await import('@temporalio/worker');
   return NativeConnection.connect({ ...target.options, address: target.address });
 }
