@@ -5,14 +5,23 @@
  * A probe that throws is tried again (a query that lands while a run continues as new, a server
  * still starting); a probe that does not answer within `attemptMs` is abandoned and tried again
  * (the Java test server never answers a query that lands during continue-as-new).
+ *
+ * Pauses grow from 50 ms to 400 ms: a query is a round trip through the server and a workflow task
+ * on the worker, and polling a wait of seconds every 50 ms cost more CPU than the test itself (on
+ * a loaded machine, that CPU slows the very workflows the test waits for).
  */
 import type { QueryDefinition, WorkflowHandle } from '@temporalio/client';
 
 export interface PollOptions {
   /** Give up after this long (real time). */
   timeoutMs?: number;
-  /** Pause between attempts. */
+  /**
+   * Pause after the first attempt; each later pause is half as long again, up to `maxIntervalMs`.
+   * Given alone, it is the pause between every two attempts.
+   */
   intervalMs?: number;
+  /** Longest pause between attempts (default 400 ms, or `intervalMs` when that is given alone). */
+  maxIntervalMs?: number;
   /** Abandon one attempt after this long and try again. */
   attemptMs?: number;
   /** Between attempts instead of a real pause, e.g. `() => env.sleep('5 minutes')` to skip time. */
@@ -28,6 +37,8 @@ export class PollTimeout extends Error {}
 /** Resolves with the first value the probe yields other than `undefined` or `false`. */
 export async function pollUntil<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, options: PollOptions = {}): Promise<T> {
   const { timeoutMs = 30_000, intervalMs = 50, attemptMs = 5_000 } = options;
+  const maxIntervalMs = options.maxIntervalMs ?? (options.intervalMs !== undefined ? options.intervalMs : 400);
+  let pause = Math.min(intervalMs, maxIntervalMs);
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (let attempt = 1; ; attempt++) {
@@ -50,7 +61,10 @@ export async function pollUntil<T>(what: string, probe: () => T | undefined | fa
       throw new PollTimeout(`timed out after ${timeoutMs} ms (${attempt} attempts) waiting for ${what}${cause}`);
     }
     if (options.between) await options.between();
-    else await new Promise((r) => setTimeout(r, intervalMs));
+    else {
+      await new Promise((r) => setTimeout(r, pause));
+      pause = Math.min(maxIntervalMs, pause * 1.5);
+    }
   }
 }
 
