@@ -6,6 +6,7 @@
 import { WorkflowFailedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { declare } from './commands.js';
+import { describeTime } from '../domain/calendar.js';
 import { cutId } from '../domain/ids.js';
 import type { CutRequest, CutResult } from '../workflows/cutRelease.js';
 import { regenerateChangelogUpdate } from '../workflows/messages.js';
@@ -43,7 +44,7 @@ export function register(program: Command): void {
       withClient(async (client) => {
         const req: CutRequest = { service, startedBy: operator(program.opts().as), ...(opts.ref ? { ref: opts.ref } : {}), ...(opts.tag ? { tag: opts.tag } : {}) };
         const result = await cut(client, program, req);
-        console.log(`started ${result.trainId} at ${result.commit.slice(0, 12)}; release slot ${new Date(result.releaseAt).toISOString()}`);
+        console.log(`started ${result.trainId} at ${result.commit.slice(0, 12)}; release slot ${describeTime(result.releaseAt, result.timeZone ?? 'UTC')}`);
       }),
     );
 

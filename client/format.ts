@@ -1,7 +1,7 @@
 /** How trains look in a terminal. */
 import { describeTime } from '../domain/calendar.js';
-import { describeFreeze } from '../domain/ledger.js';
-import type { TrainStatus } from '../domain/train.js';
+import { describeFreeze, type DeploymentRecord } from '../domain/ledger.js';
+import type { EnvironmentName, TrainStatus } from '../domain/train.js';
 import type { LedgerView } from './ledgers.js';
 import type { TrainSummary } from './trains.js';
 
@@ -12,10 +12,14 @@ function table(rows: string[][]): string {
 
 export function formatTrainList(trains: TrainSummary[]): string {
   if (trains.length === 0) return 'No active trains.';
-  return table([['TRAIN', 'STAGE', 'STARTED'], ...trains.map((t) => [t.trainId, t.stage, t.startTime.toISOString()])]);
+  // Trains of several services (each with its own zone) share the list: their start times are in UTC.
+  return table([['TRAIN', 'STAGE', 'STARTED'], ...trains.map((t) => [t.trainId, t.stage, describeTime(t.startTime.getTime(), 'UTC')])]);
 }
 
-export function formatTrain(s: TrainStatus): string {
+/** What runs in each environment now, per its ledger (the last verified deployment). */
+export type Running = Partial<Record<EnvironmentName, Pick<DeploymentRecord, 'tag' | 'at'>>>;
+
+export function formatTrain(s: TrainStatus, running?: Running): string {
   const when = (ms: number) => describeTime(ms, s.timeZone);
   const lines = [
     `Train     ${s.trainId}`,
@@ -26,7 +30,18 @@ export function formatTrain(s: TrainStatus): string {
   ];
   if (s.e2e) lines.push(`E2E       ${s.e2e.passed ? 'passed' : 'FAILED'}: ${s.e2e.summary}`);
   const v = s.versions;
-  lines.push(`Versions  staging=${v.staging ?? '-'} production=${v.production ?? '-'}${v.previousProduction ? ` (previous ${v.previousProduction})` : ''}`);
+  lines.push(`Versions  staging=${v.staging ?? '-'} production=${v.production ?? '-'}${v.previousProduction ? ` (previous ${v.previousProduction})` : ''} (as this train deployed them)`);
+  if (running) {
+    const now = (env: EnvironmentName) => {
+      const r = running[env];
+      return r ? `${r.tag} (since ${when(r.at)})` : 'nothing yet';
+    };
+    lines.push(`Running   staging=${now('staging')} production=${now('production')}`);
+  }
+  if (s.changelog) {
+    const c = s.changelog;
+    lines.push(`Changelog ${c.url} (${c.commits}${c.truncated ? '+' : ''} commit${c.commits === 1 ? '' : 's'}${c.fromTag ? ` since ${c.fromTag}` : ''})`);
+  }
   if (s.error) lines.push(`Error     ${s.error}`);
   lines.push('', table([['STAGE', 'STARTED', 'ENDED', 'NOTE'], ...s.stages.map((r) => [r.stage, when(r.startedAt), r.endedAt ? when(r.endedAt) : '', r.note ?? ''])]));
   if (s.actions.length > 0) {
@@ -42,12 +57,16 @@ export const SHOWN_DEPLOYMENTS = 10;
 export function formatLedger(view: LedgerView, timeZone: string, exists = true): string {
   const when = (ms: number) => describeTime(ms, timeZone);
   const title = `${view.service} ${view.environment}`;
-  if (!exists) return `${title}: no train has deployed here and nobody has frozen it yet (the ledger is created by the first train or freeze).`;
+  if (!exists && !view.frozen.frozen) return `${title}: no train has deployed here and nobody has frozen it yet (the ledger is created by the first train or freeze).`;
   const h = view.holder;
-  const f = view.frozen.frozen ? view.freeze : undefined;
-  const freeze = f
-    ? `${describeFreeze({ ...view.frozen, until: undefined })}; since ${when(f.at)}, ${f.until !== undefined ? `until ${when(f.until)}` : 'until someone unfreezes it'}${f.ownerTrainId ? ` or ${f.ownerTrainId} ends` : ''}`
-    : 'not frozen';
+  const fv = view.frozen;
+  // The freeze in force is the manual one when it is the one the ledger reports; else a freeze window of the config.
+  const f = fv.frozen && view.freeze && view.freeze.by === fv.by && view.freeze.reason === fv.reason ? view.freeze : undefined;
+  const freeze = !fv.frozen
+    ? 'not frozen'
+    : f
+      ? `${describeFreeze({ ...fv, until: undefined })}; since ${when(f.at)}, ${f.until !== undefined ? `until ${when(f.until)}` : 'until someone unfreezes it'}${f.ownerTrainId ? ` or ${f.ownerTrainId} ends` : ''}`
+      : `${describeFreeze({ ...fv, until: undefined })}${fv.until !== undefined ? `, until ${when(fv.until)}` : ''}`;
   const lines = [
     `Ledger    ${title}`,
     `Lock      ${h ? `held by ${h.trainId} (${h.tag}) since ${when(h.grantedAt)}` : 'free'}`,

@@ -10,7 +10,8 @@ import { describeTime } from '../domain/calendar.js';
 import type { Right } from '../domain/config.js';
 import { TrainyardError } from '../domain/errors.js';
 import { ledgerId } from '../domain/ids.js';
-import { initialLedger, type FreezeView, type LedgerState, type RollbackRequest } from '../domain/ledger.js';
+import { configure, freezeView, initialLedger, type FreezeView, type LedgerState, type RollbackRequest } from '../domain/ledger.js';
+import type { FreezeWindow } from '../domain/freeze-windows.js';
 import { authorisationProblem, ENVIRONMENTS, type EnvironmentName } from '../domain/train.js';
 import type { environmentLedger } from '../workflows/environmentLedger.js';
 import { freezeUpdate, ledgerQuery, rollbackUpdate, unfreezeUpdate, type FreezeRequest } from '../workflows/ledger-messages.js';
@@ -30,6 +31,8 @@ export interface ServiceContext {
   /** Services of the config; undefined when there is no config file. */
   services?: string[];
   operators?: { name: string; rights: Right[] }[];
+  /** The service's recurring freezes: in force before any ledger exists. */
+  freezeWindows?: FreezeWindow[];
 }
 
 export function serviceContext(configFlag: string | undefined, service: string): ServiceContext {
@@ -39,6 +42,7 @@ export function serviceContext(configFlag: string | undefined, service: string):
   const s = config.services[service];
   const ctx: ServiceContext = { service, taskQueue: config.temporal.taskQueue, timeZone: s?.release.timeZone ?? 'UTC', configPath: path, services: Object.keys(config.services) };
   if (s?.operators) ctx.operators = s.operators;
+  if (s?.freezeWindows.length) ctx.freezeWindows = s.freezeWindows;
   return ctx;
 }
 
@@ -89,13 +93,20 @@ export async function readLedger(client: Client, service: string, environment: E
   }
 }
 
+/** A ledger nothing has created yet: nobody froze it by hand, but the config's rights and freeze windows hold already. */
+export function unwrittenLedger(ctx: ServiceContext, environment: EnvironmentName, now: number): LedgerView {
+  const state = initialLedger(ctx.service, environment);
+  configure(state, { freezeWindows: ctx.freezeWindows, timeZone: ctx.timeZone, operators: ctx.operators });
+  return { ...state, frozen: freezeView(state, now) };
+}
+
 /** The ledger as `trainyard env` shows it: a missing one is an empty one, unless the service is unknown. */
 export async function ledgerView(client: Client, ctx: ServiceContext, environment: EnvironmentName): Promise<{ view: LedgerView; exists: boolean }> {
   const view = await readLedger(client, ctx.service, environment);
   if (view) return { view, exists: true };
   const unknown = ctx.services ? unknownService(ctx, environment) : undefined;
   if (unknown) throw unknown;
-  return { view: { ...initialLedger(ctx.service, environment), frozen: { frozen: false } }, exists: false };
+  return { view: unwrittenLedger(ctx, environment, Date.now()), exists: false };
 }
 
 export interface LedgerOutcome {

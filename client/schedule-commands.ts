@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { declare } from './commands.js';
 import { TrainyardError } from '../domain/errors.js';
 import { cutScheduleId, SCHEDULE_PREFIX } from '../domain/ids.js';
+import { describeTime } from '../domain/calendar.js';
 import { authorisationProblem } from '../domain/train.js';
 import { FREEZE_NOTE_PREFIX } from '../activities/ledger.js';
 import { operator, Rejected, withClient } from './cli-context.js';
@@ -20,6 +21,8 @@ export interface ScheduleRow {
   note: string;
   next: string[];
   lastRun?: string;
+  /** The schedule's zone (the service's release calendar): the text shows times there. */
+  timeZone: string;
 }
 
 export async function listSchedules(client: Client): Promise<ScheduleRow[]> {
@@ -35,6 +38,7 @@ export async function listSchedules(client: Client): Promise<ScheduleRow[]> {
       note: d.state.note ?? '',
       next: d.info.nextActionTimes.slice(0, 3).map((t) => t.toISOString()),
       ...(last ? { lastRun: last.takenAt.toISOString() } : {}),
+      timeZone: d.spec.timezone ?? 'UTC',
     });
   }
   return rows.sort((a, b) => a.scheduleId.localeCompare(b.scheduleId));
@@ -43,8 +47,9 @@ export async function listSchedules(client: Client): Promise<ScheduleRow[]> {
 function formatRows(rows: ScheduleRow[]): string {
   if (rows.length === 0) return 'No Trainyard schedules. Services with `cut: { at: … }` get one when a worker starts.';
   const lines = rows.map((r) => {
-    const state = r.paused ? `PAUSED (${r.note})` : `next ${r.next[0] ?? '—'}`;
-    return `${r.scheduleId.padEnd(30)} ${r.service.padEnd(16)} ${state}${r.lastRun ? `; last run ${r.lastRun}` : ''}`;
+    const when = (iso: string) => describeTime(Date.parse(iso), r.timeZone);
+    const state = r.paused ? `PAUSED (${r.note})` : `next ${r.next[0] ? when(r.next[0]) : '—'}`;
+    return `${r.scheduleId.padEnd(30)} ${r.service.padEnd(16)} ${state}${r.lastRun ? `; last run ${when(r.lastRun)}` : ''}`;
   });
   return [`${'SCHEDULE'.padEnd(30)} ${'SERVICE'.padEnd(16)} STATE`, ...lines].join('\n');
 }

@@ -1,11 +1,13 @@
 /** `trainyard status|watch|promote|abort|retry-deploy|rerun-e2e`: a train and the updates an operator sends it. */
-import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { Command } from 'commander';
-import type { OperatorRequest } from '../domain/train.js';
+import { stableVersion } from '../domain/ledger.js';
+import { ENVIRONMENTS, type OperatorRequest } from '../domain/train.js';
 import { abortUpdate, promoteUpdate, rerunE2EUpdate, retryDeployUpdate } from '../workflows/messages.js';
 import { operator, withClient } from './cli-context.js';
 import { declare, Rejected, type CommandName } from './commands.js';
-import { formatTrain, formatTrainList } from './format.js';
+import { formatTrain, formatTrainList, type Running } from './format.js';
+import { readLedger } from './ledgers.js';
 import { activeTrains, followTrain, resolveTrain, trainStatus } from './trains.js';
 
 async function sendUpdate(train: string, update: typeof promoteUpdate, req: OperatorRequest, verb: string): Promise<void> {
@@ -36,6 +38,19 @@ function operatorCommand(program: Command, name: CommandName, update: typeof pro
     });
 }
 
+/** What each environment of a service runs, per its ledger: the train's own view may predate it. */
+async function runningVersions(client: Client, service: string): Promise<Running> {
+  const running: Running = {};
+  await Promise.all(
+    ENVIRONMENTS.map(async (env) => {
+      const ledger = await readLedger(client, service, env);
+      const verified = ledger && stableVersion(ledger);
+      if (verified) running[env] = verified;
+    }),
+  );
+  return running;
+}
+
 export function register(program: Command): void {
   declare(program, 'status')
     .option('--json', 'machine-readable output')
@@ -47,14 +62,18 @@ export function register(program: Command): void {
           return;
         }
         const status = await trainStatus(client, await resolveTrain(client, train, { latestIfNoneActive: true }));
-        console.log(opts.json ? JSON.stringify(status, null, 2) : formatTrain(status));
+        if (opts.json) {
+          console.log(JSON.stringify(status, null, 2));
+          return;
+        }
+        console.log(formatTrain(status, await runningVersions(client, status.service)));
       });
     });
 
   declare(program, 'watch')
     .action(async (train: string) =>
       withClient(async (client) => {
-        await followTrain(client, await resolveTrain(client, train, { latestIfNoneActive: true }), (line) => console.log(`${new Date().toISOString()}  ${line}`));
+        await followTrain(client, await resolveTrain(client, train, { latestIfNoneActive: true }), (line) => console.log(line));
       }),
     );
 

@@ -52,9 +52,12 @@ export function releaseDate(releaseAt: number, timeZone: string): string {
   return DateTime.fromMillis(releaseAt, { zone: timeZone }).toISODate() ?? '';
 }
 
-/** Human form for status output and notifications, e.g. `2024-10-02 11:00 EDT`. */
+/** Human form for status output and notifications, e.g. `2024-10-02 11:00 EDT (UTC-04:00)`. */
 export function describeTime(at: number, timeZone: string): string {
-  return DateTime.fromMillis(at, { zone: timeZone }).toFormat('yyyy-MM-dd HH:mm ZZZZ');
+  const local = DateTime.fromMillis(at, { zone: timeZone });
+  // The zone's name and its offset: "EST" alone is ambiguous (and many zones have no abbreviation).
+  const name = local.toFormat('ZZZZ');
+  return name === 'UTC' ? `${local.toFormat('yyyy-MM-dd HH:mm')} UTC` : `${local.toFormat('yyyy-MM-dd HH:mm')} ${name} (UTC${local.toFormat('ZZ')})`;
 }
 
 /** The next time at or after `now` when the local clock in `timeZone` reads `time` (`HH:mm`). */

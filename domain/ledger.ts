@@ -6,6 +6,7 @@
  * Plain JSON and pure functions: the workflow (workflows/environmentLedger.ts) wires messages to
  * these and carries the state across continue-as-new.
  */
+import { describeTime } from './calendar.js';
 import type { Right } from './config.js';
 import { nextWindowChange, windowFreezeAt, type FreezeWindow } from './freeze-windows.js';
 import type { EnvironmentName } from './train.js';
@@ -175,9 +176,10 @@ export function hotfixFreeze(state: LedgerState, trainId: string, tag: string, b
   if (!activeFreeze(state, now)) state.freeze = { by, reason: `hotfix ${tag} in progress`, at: now, ownerTrainId: trainId };
 }
 
-export function describeFreeze(view: FreezeView): string {
+/** A freeze in words; its end in `timeZone` (the service's release zone), with the offset. */
+export function describeFreeze(view: FreezeView, timeZone = 'UTC'): string {
   if (!view.frozen) return 'not frozen';
-  return `frozen by ${view.by}: ${view.reason}${view.until ? ` (until ${new Date(view.until).toISOString()})` : ''}`;
+  return `frozen by ${view.by}: ${view.reason}${view.until ? ` (until ${describeTime(view.until, timeZone)})` : ''}`;
 }
 
 export interface RollbackRequest {

@@ -234,7 +234,7 @@ export function promoteProblem(status: TrainStatus, policy: TrainPolicy, req: Op
   if (status.failedDeploy) return `train ${status.trainId} waits for retryDeploy or abort after a failed deploy to ${status.failedDeploy.environment}`;
   const freeze = status.freezes.production;
   if (freeze?.frozen && freeze.ownerTrainId !== status.trainId && !req.overrideFreeze) {
-    return `production is ${describeFreeze(freeze)}; the train goes on by itself when it is unfrozen, or an operator with the override-freeze right can promote with overrideFreeze`;
+    return `production is ${describeFreeze(freeze, policy.release.timeZone)}; the train goes on by itself when it is unfrozen, or an operator with the override-freeze right can promote with overrideFreeze`;
   }
   if (req.overrideFreeze) {
     const problem = authorisationProblem(policy, req.by, 'override-freeze');

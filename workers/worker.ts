@@ -79,7 +79,8 @@ export function installQuietRuntime(level: LogLevel = 'WARN'): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   const file = process.env.TRAINYARD_SDK_LOG;
-  Runtime.install({ logger: file ? new DefaultLogger(level, (entry) => appendFileSync(file, logLine(entry))) : new DefaultLogger(level) });
+  // The file is read at each line: a test process that runs several test files logs each to its own.
+  Runtime.install({ logger: file ? new DefaultLogger(level, (entry) => appendFileSync(process.env.TRAINYARD_SDK_LOG ?? file, logLine(entry))) : new DefaultLogger(level) });
 }
 
 /** Whether any service deploys through a webhook that answers by callback. */

@@ -4,7 +4,7 @@
  * `trainyard start` does too. The train is started as an abandoned child: it outlives the cut.
  */
 import { ApplicationFailure, ParentClosePolicy, WorkflowIdReusePolicy, startChild } from '@temporalio/workflow';
-import { nextReleaseTime, releaseDate } from '../domain/calendar.js';
+import { describeTime, nextReleaseTime, releaseDate } from '../domain/calendar.js';
 import { SCHEDULE, trainId } from '../domain/ids.js';
 import { bumpTag, newestTag, nextTag, refNameProblem } from '../domain/tags.js';
 import type { TrainInput, TrainPolicy } from '../domain/train.js';
@@ -32,7 +32,8 @@ export interface CutRequest {
 }
 
 export type CutResult =
-  | { trainId: string; tag: string; commit: string; releaseAt: number; skipped?: undefined }
+  /** `timeZone`: the release calendar's zone, in which people read `releaseAt`. */
+  | { trainId: string; tag: string; commit: string; releaseAt: number; timeZone?: string; skipped?: undefined }
   /** A scheduled cut found nothing new to release. */
   | { skipped: string; commit: string; releaseAt: number; trainId?: undefined; tag?: undefined };
 
@@ -100,7 +101,7 @@ async function startTrain(input: TrainInput): Promise<CutResult> {
       { key: STAGE, value: 'cut' },
     ],
     staticSummary: `${input.hotfix ? 'Hotfix' : 'Release'} train ${tag} of ${service}`,
-    staticDetails: `Commit ${commit}, cut by ${startedBy}. Release slot: ${new Date(releaseAt).toISOString()}.`,
+    staticDetails: `Commit ${commit}, cut by ${startedBy}. Release slot: ${describeTime(releaseAt, input.policy.release.timeZone)} (${new Date(releaseAt).toISOString()}).`,
   });
-  return { trainId: id, tag, commit, releaseAt };
+  return { trainId: id, tag, commit, releaseAt, timeZone: input.policy.release.timeZone };
 }

@@ -130,7 +130,7 @@ export async function environmentLedger(input: LedgerInput): Promise<void> {
       const until = parseUntil(req.until, now);
       if (until !== undefined) state.freeze.until = until;
       touch();
-      await tell('frozen', `${state.service} ${state.environment} ${describeFreeze(freezeView(state, now))}`);
+      await tell('frozen', `${state.service} ${state.environment} ${describeFreeze(freezeView(state, now), state.timeZone)}`);
       return freezeView(state, now);
     },
     {

@@ -26,6 +26,8 @@ describe('the demo train through the CLI', () => {
     const trainId = /started (train\/demo\/\S+)/.exec(started.stdout)?.[1];
     expect(trainId).toMatch(/^train\/demo\/demo\/v\d{4}\.\d{2}\.\d{2}\.1$/);
     const tag = trainId!.slice('train/demo/'.length);
+    // People read the release slot in the service's zone, with its offset.
+    expect(started.stdout).toMatch(/release slot \d{4}-\d{2}-\d{2} \d{2}:\d{2} \S+ \(UTC[+-]\d{2}:\d{2}\)/);
 
     const waiting = await demo.waitForStage('demo', 'awaiting-release');
     expect(waiting.e2e?.passed).toBe(true);
@@ -62,6 +64,21 @@ describe('the demo train through the CLI', () => {
     const detail = await demo.cli(['status', trainId!]);
     expect(detail.stdout).toMatch(/Stage\s+released/);
     expect(detail.stdout).toMatch(/promote\s+alice/);
+    // What runs where comes from the environments' ledgers, and the changelog is linked.
+    const running = /^Running\s+staging=(\S+) \(since [^)]+\)\) production=(\S+) /m.exec(detail.stdout);
+    expect(running?.slice(1), detail.stdout).toEqual([tag, tag]);
+    expect(detail.stdout).toMatch(/^Changelog file:\/\/\S+ \(\d+ commits?\)$/m);
+    // The tag names the train too.
+    const byTag = await demo.cli(['status', tag, '--json']);
+    expect(byTag.code, byTag.stderr).toBe(0);
+    expect(JSON.parse(byTag.stdout)).toMatchObject({ trainId, stage: 'released' });
+
+    // `watch` shows every stage the train went through, however short, at the time it began.
+    const watched = await demo.cli(['watch', tag]);
+    expect(watched.code, watched.stderr).toBe(0);
+    const stages = watched.stdout.trim().split('\n').map((l) => /^\d{4}-\d{2}-\d{2} \d{2}:\d{2} \S+ \(UTC[+-]\d{2}:\d{2}\)  (\S+)/.exec(l)?.[1]);
+    expect(stages).toEqual(released.stages.map((r) => r.stage));
+    expect(stages).toContain('production');
   });
 
   it("the next train's changelog starts at the version production verified", async () => {
@@ -90,7 +107,7 @@ describe('the demo train through the CLI', () => {
   it('explains what is wrong with bad operator input', async () => {
     const unknown = await demo.cli(['promote', 'no-such-service', '--reason', 'x']);
     expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toMatch(/"no-such-service" is neither a train id nor a service with an active train/);
+    expect(unknown.stderr).toMatch(/"no-such-service" is neither a train id, a train's tag, nor a service with an active train/);
 
     const noReason = await demo.cli(['promote', 'demo']);
     expect(noReason.code).toBe(2);

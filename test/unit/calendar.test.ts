@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { daysBefore, nextLocalTime, nextReleaseTime, releaseDate, type ReleaseCalendar } from '../../domain/calendar.js';
+import { daysBefore, describeTime, nextLocalTime, nextReleaseTime, releaseDate, type ReleaseCalendar } from '../../domain/calendar.js';
 
 const ny: ReleaseCalendar = { timeZone: 'America/New_York', days: ['mon', 'tue', 'wed', 'thu'], time: '11:00', minLeadHours: 12 };
 const at = (iso: string) => Date.parse(iso);
@@ -39,5 +39,15 @@ describe('release calendar', () => {
     // 2024-10-01 23:00 EDT (03:00Z on the 2nd): the next 02:00 EDT is 06:00Z on the 2nd.
     expect(new Date(nextLocalTime(at('2024-10-02T03:00:00Z'), 'America/New_York', '02:00')).toISOString()).toBe('2024-10-02T06:00:00.000Z');
     expect(new Date(nextLocalTime(at('2024-10-02T07:00:00Z'), 'America/New_York', '02:00')).toISOString()).toBe('2024-10-03T06:00:00.000Z');
+  });
+});
+
+describe('describeTime', () => {
+  it("shows a time in the service's zone with the zone's name and its offset", () => {
+    const at = Date.parse('2026-12-03T16:00:00Z');
+    expect(describeTime(at, 'America/New_York')).toBe('2026-12-03 11:00 EST (UTC-05:00)');
+    expect(describeTime(Date.parse('2026-07-01T15:00:00Z'), 'America/New_York')).toBe('2026-07-01 11:00 EDT (UTC-04:00)');
+    expect(describeTime(at, 'UTC')).toBe('2026-12-03 16:00 UTC');
+    expect(describeTime(at, 'Asia/Kolkata')).toBe('2026-12-03 21:30 GMT+5:30 (UTC+05:30)');
   });
 });

@@ -271,7 +271,7 @@ describe('releaseTrain', () => {
       const result: TrainStatus = await trainResult(handle);
       expect(stages(result)).toEqual(['cut', 'staging', 'awaiting-e2e', 'e2e', 'awaiting-release', 'production', 'released']);
       const e2e = result.stages.find((s) => s.stage === 'e2e')!;
-      expect(describeTime(e2e.startedAt, 'America/New_York')).toMatch(/ 02:00 E[SD]T$/);
+      expect(describeTime(e2e.startedAt, 'America/New_York')).toMatch(/ 02:00 E[SD]T \(UTC-0[45]:00\)$/);
     });
   });
 
