@@ -5,6 +5,11 @@
  * with its search attributes, `trainyard promote` through the built CLI taking the train to
  * production (the production process answers the new version), Ctrl-C (SIGINT) stopping every
  * process it started, and a second start saying what it resumed.
+ *
+ * The README's shell commands run here as a newcomer types them (test/helpers/readme.ts), with only
+ * these substitutions: `npx trainyard` is the built bin, `temporal` the CLI `npm run setup` built,
+ * the demo's default ports are this test's, a train id placeholder (`'…'` or the example id) is the
+ * real train, and the example freeze's `until` is a day from now.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,8 +18,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, isListening } from '../../client/dev-server.js';
+import { temporalCliPath } from '../../client/toolchain.js';
 import { projectRoot } from '../../workers/bundle.js';
 import { pollUntil } from '../helpers/poll.js';
+import { readmeBlock } from '../helpers/readme.js';
 
 const root = projectRoot();
 const dataDir = mkdtempSync(join(tmpdir(), 'trainyard-npm-start-'));
@@ -58,14 +65,42 @@ function printed(p: Started, pattern: RegExp, what: string, timeoutMs = 90_000):
 
 class Exited extends Error {}
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+interface Ran {
+  command: string;
+  code: number;
+  output: string;
+}
+
+/** A README command, with this test's substitutions (see the top of the file), through bash. */
+async function readme(command: string, trainId: string): Promise<Ran> {
+  const line = command
+    .replaceAll('npx trainyard ', `${process.execPath} ${join(root, 'bin', 'trainyard.js')} `)
+    .replace(/^temporal /, `${temporalCliPath()} `)
+    .replaceAll('18082', String(ports.production))
+    .replaceAll('18081', String(ports.staging))
+    .replaceAll(/'(train\/demo\/demo\/v[\d.]+|…)'/g, `'${trainId}'`)
+    .replace(/"until": "[^"]+"/, `"until": "${new Date(Date.now() + 86_400_000).toISOString()}"`);
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [join(root, 'bin', 'trainyard.js'), ...args], { env: { ...env, TEMPORAL_ADDRESS: `127.0.0.1:${ports.temporal}` } });
-    return { code: 0, stdout, stderr };
+    const { stdout, stderr } = await promisify(execFile)('bash', ['-c', line], { env: { ...env, TEMPORAL_ADDRESS: `127.0.0.1:${ports.temporal}`, TEMPORAL_NAMESPACE: 'default' } });
+    return { command, code: 0, output: stdout + stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    return { command, code: e.code, output: e.stdout + e.stderr };
   }
+}
+
+/** What says the README's command itself is wrong (a renamed flag, update, query or field), not the train's rules. */
+const COMMAND_WRONG = /unknown (flag|command|shorthand)|flag provided but not defined|no (registered )?handler|unknown (update|query)|not found|invalid character|cannot unmarshal|usage:/i;
+
+/** The README's `temporal workflow …` command that sends `name` (to `target`, a train when absent; with `containing` when given). */
+function temporalCommand(block: string[], name: string, options: { target?: string; containing?: string; without?: string } = {}): string {
+  const { target, containing, without } = options;
+  const found = block
+    .filter((c) => c.includes(`--name ${name} `) || c.endsWith(`--name ${name}`))
+    .filter((c) => (target ? c.includes(`'${target}'`) : !c.includes("'env/")))
+    .filter((c) => (containing ? c.includes(containing) : true) && (without ? !c.includes(without) : true));
+  if (found.length === 0) throw new Error(`the README has no \`temporal workflow … --name ${name}\`${target ? ` for ${target}` : ''}${containing ? ` with ${containing}` : ''}`);
+  return found[0]!;
 }
 
 async function stop(p: Started): Promise<number | null> {
@@ -124,11 +159,43 @@ describe('npm start', () => {
     const tag = attribute('TrainyardTag') as string;
     expect(tag).toMatch(/^demo\/v\d{4}\.\d{2}\.\d{2}\.1$/);
 
-    // The release slot is tomorrow at 11:00 New York time: a release manager promotes it by hand.
+    // The release slot is tomorrow at 11:00 New York time: a release manager acts by hand, here
+    // with the README's `temporal workflow …` commands, in an order where each reaches the train's
+    // (or the ledger's) rules: every one is accepted or refused by a rule, none is wrong as written.
     await printed(first, /\[train\] .*awaiting-release/, 'the train to wait for its release time');
-    const promoted = await cli(['promote', 'demo', '--reason', 'E2E reviewed, ship it', '--as', 'newcomer']);
-    expect(promoted.code, promoted.stderr).toBe(0);
-    expect(promoted.stdout).toContain(`promote ${trainId} (by newcomer: E2E reviewed, ship it)`);
+    const block = readmeBlock('temporal workflow update');
+    const send = async (name: string, options: Parameters<typeof temporalCommand>[2] = {}, id = trainId!) => {
+      const ran = await readme(temporalCommand(block, name, options), id);
+      expect(ran.output, ran.command).not.toMatch(COMMAND_WRONG);
+      return ran;
+    };
+    const ENV = { target: 'env/demo/production' };
+    const freeze = await send('freeze', ENV);
+    expect(freeze.code, freeze.output).toBe(0);
+    const frozenPromote = await send('promote', { without: 'overrideFreeze' });
+    expect(frozenPromote.code).not.toBe(0);
+    expect(frozenPromote.output).toMatch(/production is frozen by alice: incident 42/);
+    const retry = await send('retryDeploy');
+    expect(retry.code).not.toBe(0);
+    expect(retry.output).toMatch(/not waiting for retryDeploy|failed deploy/i);
+    const rerun = await send('rerunE2E');
+    expect(rerun.code).not.toBe(0);
+    expect(rerun.output).toMatch(/E2E/);
+    await send('regenerateChangelog');
+    const statusQueryCommand = block.find((c) => c.startsWith('temporal workflow query') && c.includes('--name status'))!;
+    const status = await readme(statusQueryCommand, trainId!);
+    expect(status.code, status.output).toBe(0);
+    expect(status.output).toContain(tag);
+    const ledger = await readme(block.find((c) => c.includes("'env/demo/production'") && c.includes('--name ledger'))!, trainId!);
+    expect(ledger.code, ledger.output).toBe(0);
+    expect(ledger.output).toContain('incident 42');
+    const rollback = await send('rollback', ENV);
+    expect(rollback.code).not.toBe(0); // nothing verified runs there yet to go back to
+    // The override promote goes through the freeze (the demo has no operators: anyone may).
+    const override = await send('promote', { containing: 'overrideFreeze' });
+    expect(override.code, override.output).toBe(0);
+    const unfreeze = await send('unfreeze', ENV);
+    expect(unfreeze.code, unfreeze.output).toBe(0);
     await printed(first, new RegExp(`\\[train\\] ${trainId!.replaceAll('.', '\\.')} has ended \\(released\\)`), 'the train to be released');
     const version = (await (await fetch(`http://127.0.0.1:${ports.production}/version`)).json()) as { version: string };
     expect(version.version).toBe(tag);
@@ -148,6 +215,36 @@ describe('npm start', () => {
     // The restarted production environment still runs the released version.
     const again = await pollUntil('production to answer again', async () => ((await fetch(`http://127.0.0.1:${ports.production}/version`).catch(() => undefined))?.json() as Promise<{ version: string }> | undefined));
     expect(again.version).toBe(tag);
+
+    // The next train, as the output says; the README's abort ends it; the one after goes out the
+    // README's quick-start way (promote, status, the production process's version).
+    const cutNext = async () => {
+      const cut = await readme('npx trainyard start demo', trainId!);
+      expect(cut.code, cut.output).toBe(0);
+      const id = /started (train\/demo\/\S+)/.exec(cut.output)?.[1];
+      expect(id, cut.output).toBeDefined();
+      await pollUntil(`${id} to wait for its release time`, async () => {
+        const q = await readme(statusQueryCommand, id!);
+        return q.code === 0 && q.output.includes('"awaiting-release"');
+      }, { timeoutMs: 90_000 });
+      return id!;
+    };
+    const aborted = await cutNext();
+    const abort = await send('abort', {}, aborted);
+    expect(abort.code, abort.output).toBe(0);
+    const next = await cutNext();
+    const quickStart = readmeBlock('npx trainyard promote');
+    const [promoteNow, statusNow, curlNow, ...rest] = quickStart;
+    expect(rest).toEqual([]);
+    expect(promoteNow).toMatch(/^npx trainyard promote demo /);
+    const promotedNext = await readme(promoteNow!, next);
+    expect(promotedNext.code, promotedNext.output).toBe(0);
+    expect(promotedNext.output).toContain(`promote ${next}`);
+    const shown = await readme(statusNow!, next);
+    expect(shown.code, shown.output).toBe(0);
+    expect(shown.output).toContain(next);
+    const nextTag = next.slice('train/demo/'.length);
+    await pollUntil('production to run the promoted train', async () => (await readme(curlNow!, next)).output.includes(nextTag), { timeoutMs: 90_000 });
     expect(await stop(second)).toBe(0);
     expect(await openPorts()).toEqual([]);
   });
