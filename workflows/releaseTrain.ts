@@ -138,8 +138,8 @@ class Train {
     const deployed = await this.deployUntilDone(environment, tag);
     this.status.versions[environment] = tag;
     await this.report.annotate(environment, tag);
-    // A retried deploy that found the tag already running says so (activities/deploy/once.ts). Only
-    // results that carry `alreadyRunning` take this branch, and no recorded history has one.
+    // A retried deploy that found the tag already running says so (activities/deploy/once.ts). No
+    // deploy answered `alreadyRunning` before that change, so older histories replay as they ran.
     await this.report.tell('deployed', deployed.alreadyRunning ? `${deployed.summary}.` : `Deployed ${tag} to ${environment}.`);
     if (!this.input.policy.smoke[environment]) return true;
     const smoke = await longRunning.runCheck.executeWithOptions(step(`Smoke test ${tag} in ${environment}`, this.input.policy), [

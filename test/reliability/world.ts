@@ -7,7 +7,7 @@
 import type { Client } from '@temporalio/client';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +20,7 @@ import { promoteUpdate, retryDeployUpdate, statusQuery } from '../../workflows/m
 import { pollUntil, queryUntil } from '../helpers/poll.js';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.js';
 import { readLedger } from './tally.js';
+import { startVersionEndpoint } from './version-endpoint.js';
 import { trainResult } from '../../client/train-result.js';
 import { STAGE } from '../../workflows/search-attributes.js';
 
@@ -140,7 +141,7 @@ export class World {
   /** The dev server, on its database file; again on the same port after a stop (a restart). */
   async startServer(): Promise<void> {
     if (!this.versions && this.options.services.some((s) => s.versionUrl)) {
-      this.versions = await this.startVersionEndpoint();
+      this.versions = await startVersionEndpoint((service, environment) => this.running(service, environment));
       const { port } = this.versions.address() as AddressInfo;
       writeFileSync(this.configFile, configYaml(this.dir, this.taskQueue, this.options, `http://127.0.0.1:${port}`));
     }
@@ -156,26 +157,6 @@ export class World {
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGKILL');
     await exited;
-  }
-
-  /**
-   * The environments' version URLs: `GET /<service>/<environment>` answers what the deploy scripts
-   * left in envs/ (404 before the first deploy), as a real service reports its version: staging in a
-   * JSON body's `version`, production in an `X-Version` header (the two forms Trainyard reads).
-   */
-  private async startVersionEndpoint(): Promise<Server> {
-    const server = createServer((req, res) => {
-      const [, service = '', environment = ''] = (req.url ?? '').split('/');
-      const version = /^[\w.-]+$/.test(service) && /^(staging|production)$/.test(environment) ? this.running(service, environment) : undefined;
-      if (!version) res.writeHead(404).end();
-      else if (environment === 'production') res.writeHead(200, { 'x-version': version, 'content-type': 'text/plain' }).end('ok\n');
-      else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ version }));
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', resolve);
-    });
-    return server;
   }
 
   async startWorker(name: string): Promise<WorkerProcess> {
@@ -295,6 +276,7 @@ export class World {
     this.killTargets();
     await this.client?.connection.close().catch(() => undefined);
     await this.server?.stop().catch(() => undefined);
+    this.versions?.closeAllConnections();
     await new Promise((resolve) => (this.versions ? this.versions.close(resolve) : resolve(undefined)));
     // RELIABILITY_KEEP=1 keeps the logs, the targets' ledger, the repositories and the database.
     if (process.env.RELIABILITY_KEEP === '1') console.log(`[reliability] kept ${this.dir}`);
@@ -327,7 +309,7 @@ export function parkingPlan(perStep: number, prefix = ''): Parked[] {
 
 /**
  * Cuts a train of each planned service and gets it into the middle of its step: the step's command
- * holds until `world.releaseParked()`, then works `seconds(plan)` more. Trains parked in production are
+ * holds until `world.releaseParked()`, then works `seconds(p)` more (p: its plan). Trains parked in production are
  * promoted by a release manager as soon as they wait for the release time. Resolves once every
  * command has started; returns train id → plan.
  */
