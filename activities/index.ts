@@ -17,6 +17,7 @@ import { changelogPublisher } from './changelog.js';
 import { ledgerSignaller, rollbackStarter, schedulePauser, trainSuperseder, workflowWatcher } from './ledger.js';
 import type { Drivers } from './registry.js';
 import type { DeployContext } from './deploy/deployer.js';
+import { deployOnce } from './deploy/once.js';
 import { runDeploy, type CallbackWaits } from './deploy/webhook.js';
 import type { Notifier } from './notify/notifier.js';
 import type { TrainActivities } from './types.js';
@@ -110,9 +111,9 @@ async function keptAlive<T>(run: () => Promise<T>): Promise<T> {
 
 /**
  * Runs a long step (deploy, check) with its driver context. Heartbeats may carry details (a
- * pipeline driver records the run it started); a resumed attempt gets them back as `resumeFrom`.
- * The keep-alive (`keptAlive`) re-sends the last details between the driver's own heartbeats. A
- * command deployer records nothing: it re-runs its command, which must be idempotent.
+ * pipeline driver records the run it started, a command deployer its program's process); a resumed
+ * attempt gets them back as `resumeFrom`. The keep-alive (`keptAlive`) re-sends the last details
+ * between the driver's own heartbeats.
  */
 async function withActivityContext<T>(run: (ctx: DeployContext) => Promise<T>): Promise<T> {
   const ctx = Context.current();
@@ -193,7 +194,16 @@ export function createActivities({ config, drivers, client, callbacks }: Activit
       return drivers.forge(service).createTag(tag, commit, message);
     },
     async deploy(req) {
-      return withActivityContext((ctx) => runDeploy(drivers.deployer(req.service, req.environment), req, ctx, callbacks));
+      // A later attempt reads the environment's version before it deploys again (deploy/once.ts).
+      return withActivityContext((ctx) => {
+        const deployer = drivers.deployer(req.service, req.environment);
+        return deployOnce(deployer, req, ctx, {
+          versionUrl: drivers.versionUrl(req.service, req.environment),
+          readVersion: (url) => readVersion(url),
+          run: () => runDeploy(deployer, req, ctx, callbacks),
+          log: (line) => Context.current().log.info(line),
+        });
+      });
     },
     async runCheck(req) {
       const check = drivers.check(req.service, req.check, req.environment);

@@ -15,6 +15,17 @@ export interface DeployRequest {
   trainId: string;
 }
 
+/** What a deploy step answers. */
+export interface DeployOutcome {
+  summary: string;
+  url?: string;
+  /**
+   * A later attempt found the tag already running at the environment's version URL and did not run
+   * the driver again (activities/deploy/once.ts); `summary` says so and where it read it.
+   */
+  alreadyRunning?: boolean;
+}
+
 export interface CheckRequest {
   service: string;
   /** `e2e` runs the service's E2E suite against staging; `smoke` the environment's smoke check. */
@@ -90,7 +101,7 @@ export interface TrainActivities {
   supersedeTrain(req: { trainId: string; by: string; reason: string; newTag: string }): Promise<void>;
   /** Builds the changelog since the last production version and publishes it as release notes. */
   publishChangelog(req: { service: string; tag: string; previousTag?: string }): Promise<ChangelogSummary>;
-  deploy(req: DeployRequest): Promise<{ summary: string; url?: string }>;
+  deploy(req: DeployRequest): Promise<DeployOutcome>;
   /** Starts the rollback workflow of an environment (idempotent per target); returns its id. */
   startRollback(req: RollbackStart): Promise<string>;
   runCheck(req: CheckRequest): Promise<CheckOutcome>;

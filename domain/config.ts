@@ -195,7 +195,10 @@ const environment = z.strictObject({
   deploy: deployer,
   annotate: z.array(annotator).default([]),
   smoke: check.optional(),
-  /** URL answering with the running version (JSON `version` or `X-Version`): the rollback target. */
+  /**
+   * URL answering with the running version (JSON `version` or `X-Version`): the rollback target, and
+   * what a retried deploy reads before it deploys again (activities/deploy/once.ts).
+   */
   versionUrl: httpUrl.optional(),
 });
 

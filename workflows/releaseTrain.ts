@@ -8,6 +8,7 @@
  * inside heartbeating activities.
  */
 import { ActivityFailure, allHandlersFinished, CancellationScope, condition, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
+import type { DeployOutcome } from '../activities/types.js';
 import { endUnreleased } from './train-outcome.js';
 import { describeTime, nextLocalTime } from '../domain/calendar.js';
 import type { DeploymentOutcome, DeploymentRecord } from '../domain/ledger.js';
@@ -134,10 +135,12 @@ class Train {
   private async deployAndVerify(environment: EnvironmentName, tag: string): Promise<boolean> {
     const { service, commit } = this.input;
     const trainId = this.status.trainId;
-    await this.deployUntilDone(environment, tag);
+    const deployed = await this.deployUntilDone(environment, tag);
     this.status.versions[environment] = tag;
     await this.report.annotate(environment, tag);
-    await this.report.tell('deployed', `Deployed ${tag} to ${environment}.`);
+    // A retried deploy that found the tag already running says so (activities/deploy/once.ts). No
+    // deploy answered `alreadyRunning` before that change, so older histories replay as they ran.
+    await this.report.tell('deployed', deployed.alreadyRunning ? `${deployed.summary}.` : `Deployed ${tag} to ${environment}.`);
     if (!this.input.policy.smoke[environment]) return true;
     const smoke = await longRunning.runCheck.executeWithOptions(step(`Smoke test ${tag} in ${environment}`, this.input.policy), [
       { service, check: 'smoke', environment, tag, commit, trainId },
@@ -150,15 +153,14 @@ class Train {
    * Deploys, and when the driver's retries are exhausted waits for an operator's `retryDeploy` (or
    * `abort`) instead of giving up silently; expires after the decision deadline.
    */
-  private async deployUntilDone(environment: EnvironmentName, tag: string): Promise<void> {
+  private async deployUntilDone(environment: EnvironmentName, tag: string): Promise<DeployOutcome> {
     const { service, commit, policy } = this.input;
     for (;;) {
       this.report.enter(environment);
       try {
-        await longRunning.deploy.executeWithOptions(step(`Deploy ${tag} to ${environment}`, this.input.policy), [
+        return await longRunning.deploy.executeWithOptions(step(`Deploy ${tag} to ${environment}`, this.input.policy), [
           { service, environment, tag, commit, trainId: this.status.trainId },
         ]);
-        return;
       } catch (err) {
         if (isCancellation(err)) throw err;
         const error = failureMessage(err);

@@ -2,7 +2,8 @@
  * `command` deployer: runs a program with the tag, commit, environment and train id in its
  * environment. Its heartbeats record the program's process (host, pid, start time), so an attempt
  * after a worker died on the same host waits for the orphaned program to finish (or stops it once
- * its timeout has passed) before running the program again: the two never run at once.
+ * its timeout has passed) before anything else (`settle`, then the version check of
+ * activities/deploy/once.ts, then the program again): the two never run at once.
  */
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
@@ -38,8 +39,13 @@ export class CommandDeployer implements Deployer {
     private readonly baseDir: string,
   ) {}
 
-  async deploy(req: DeployRequest, ctx: DeployContext): Promise<{ summary: string }> {
+  /** Waits out the program an earlier attempt started on this host (see `outlive`). */
+  async settle(ctx: DeployContext): Promise<void> {
     await this.outlive(orphanOf(ctx.resumeFrom), ctx);
+  }
+
+  async deploy(req: DeployRequest, ctx: DeployContext): Promise<{ summary: string }> {
+    await this.settle(ctx);
     const result = await runCommand(this.config.command, {
       cwd: resolve(this.baseDir, this.config.cwd ?? '.'),
       env: { ...this.config.env, ...trainEnv(req) },

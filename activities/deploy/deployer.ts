@@ -19,4 +19,15 @@ export interface DeployContext {
 /** Puts a tag into an environment; resolves when the deploy finished, throws TrainyardError otherwise. */
 export interface Deployer {
   deploy(req: DeployRequest, ctx: DeployContext): Promise<{ summary: string; url?: string }>;
+  /**
+   * Before a later attempt reads the environment's version (activities/deploy/once.ts): waits until
+   * what an earlier attempt left running can no longer change the environment (the command
+   * deployer's orphaned program on this host). Absent: there is nothing the driver can wait for.
+   */
+  settle?(ctx: DeployContext): Promise<void>;
+  /**
+   * The driver finds and follows an earlier attempt's run itself (a pipeline: the run id in the
+   * heartbeat, or the run looked up on the forge), so a later attempt does not read the version first.
+   */
+  readonly followsEarlierRuns?: boolean;
 }

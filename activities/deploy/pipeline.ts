@@ -158,6 +158,8 @@ function watchOptions(config: PipelineDriverConfig): WatchOptions {
 }
 
 export class PipelineDeployer implements Deployer {
+  /** A later attempt watches the earlier attempt's run (or finds it), never the version URL. */
+  readonly followsEarlierRuns = true;
   private readonly runner: PipelineRunner;
   constructor(forge: Forge, config: PipelineDriverConfig, options: WatchOptions = watchOptions(config)) {
     this.runner = new PipelineRunner(forge, config, options);

@@ -1,9 +1,13 @@
 /**
  * A worker that dies mid-deploy leaves its deploy command running. The next attempt on the same
  * host finds it through the heartbeat's process record (host, pid, start time) and waits for it
- * before running the command again, so the two never run at once.
+ * before running the command again, so the two never run at once. With a version URL, the next
+ * attempt then reads what the environment runs and does not run the command again when the tag
+ * already runs there.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
@@ -13,6 +17,7 @@ import { pollUntil } from '../helpers/poll.js';
 import { createActivities } from '../../activities/index.js';
 import { processStartTicks, stillRunning } from '../../activities/process.js';
 import { createDrivers } from '../../activities/registry.js';
+import type { DeployOutcome } from '../../activities/types.js';
 import { parseConfig } from '../../domain/config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'trainyard-orphan-'));
@@ -55,5 +60,99 @@ describe('an orphaned deploy command', () => {
     await elsewhere.run(activities(0).deploy, req);
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(events()).toEqual(['start', 'done']);
+  });
+});
+
+describe('a retried deploy with a version URL', () => {
+  const state = join(dir, 'running');
+  const log = join(dir, 'once-log');
+  /** What the environment reports: the state file the command writes, or `override` when set. */
+  let override: { status: number; version?: string } | undefined;
+  let reads = 0;
+  const server = createServer((req, res) => {
+    reads++;
+    if (override) return res.writeHead(override.status, override.version ? { 'x-version': override.version } : {}).end();
+    if (!existsSync(state)) return res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ version: readFileSync(state, 'utf8').trim() }));
+  });
+  const listening = new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  afterAll(() => new Promise((resolve) => server.close(resolve)));
+
+  /**
+   * A deploy command that is not idempotent: every run deploys (and logs it). It works `seconds`
+   * after it deployed, or with `late`, before (the deploy takes effect as the command ends).
+   */
+  async function onceActivities(seconds: number, { late = false } = {}) {
+    await listening;
+    const { port } = server.address() as AddressInfo;
+    const work = `sleep ${seconds}`;
+    const deployIt = `echo "$TRAINYARD_TAG" > "$STATE"; echo "deployed $$" >> "$LOG"`;
+    const script = `echo "start $$" >> "$LOG"; ${late ? `${work}; ${deployIt}` : `${deployIt}; ${work}`}; echo "done $$" >> "$LOG"`;
+    const deploy = { kind: 'command', command: ['sh', '-c', script], env: { LOG: log, STATE: state }, timeoutSeconds: 60 };
+    // A token in the query, as a version endpoint behind one might need: never shown.
+    const versionUrl = `http://127.0.0.1:${port}/version?token=s3cret-token`;
+    const parsed = parseConfig({ services: { api: { forge: { kind: 'local-git', path: dir }, environments: { staging: { deploy, versionUrl }, production: { deploy } } } } });
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+    return createActivities({ config: parsed.config, drivers: createDrivers(parsed.config, dir, () => undefined), client: {} as Client });
+  }
+  const runs = () => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').map((l) => l.split(' ')[0]) : []);
+  const fresh = () => {
+    for (const f of [log, state]) rmSync(f, { force: true });
+    override = undefined;
+    reads = 0;
+  };
+
+  it('waits for the orphan, then finds the tag running and does not run the command again', { timeout: 30_000 }, async () => {
+    fresh();
+    const first = new MockActivityEnvironment({ attempt: 1 });
+    const beats: unknown[] = [];
+    first.on('heartbeat', (d: unknown) => beats.push(d));
+    // The orphan's deploy takes effect only as it ends: a version read before it ended would miss it.
+    const abandoned = first.run((await onceActivities(2, { late: true })).deploy, req);
+    await pollUntil('the first attempt to heartbeat its command', () => beats.length > 0);
+    expect(runs()).toEqual(['start']);
+    expect(reads).toBe(0); // a first attempt does not look
+
+    const second = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: beats[0] });
+    const result = (await second.run((await onceActivities(0)).deploy, req)) as DeployOutcome;
+    // The version was read once the orphan had ended, and the command did not run again.
+    expect(runs()).toEqual(['start', 'deployed', 'done']);
+    expect(reads).toBe(1);
+    expect(result).toEqual({ alreadyRunning: true, summary: `v1 already runs in staging (read from http://127.0.0.1:${(server.address() as AddressInfo).port}/version): not deployed again` });
+    expect(JSON.stringify(result)).not.toMatch(/s3cret/);
+    await abandoned;
+  });
+
+  it('runs the command again when the environment reports another version', { timeout: 30_000 }, async () => {
+    fresh();
+    override = { status: 200, version: 'v0' };
+    const result = (await new MockActivityEnvironment({ attempt: 2 }).run((await onceActivities(0)).deploy, req)) as DeployOutcome;
+    expect(runs()).toEqual(['start', 'deployed', 'done']);
+    expect(result.alreadyRunning).toBeUndefined();
+    expect(reads).toBe(1);
+  });
+
+  it('runs the command again when the version cannot be read', { timeout: 30_000 }, async () => {
+    fresh();
+    override = { status: 503 };
+    const result = (await new MockActivityEnvironment({ attempt: 3 }).run((await onceActivities(0)).deploy, req)) as DeployOutcome;
+    expect(runs()).toEqual(['start', 'deployed', 'done']);
+    expect(result.alreadyRunning).toBeUndefined();
+  });
+
+  it('runs a first attempt without looking, even when the tag already runs', { timeout: 30_000 }, async () => {
+    fresh();
+    override = { status: 200, version: 'v1' };
+    await new MockActivityEnvironment({ attempt: 1 }).run((await onceActivities(0)).deploy, req);
+    expect(runs()).toEqual(['start', 'deployed', 'done']);
+    expect(reads).toBe(0);
+  });
+
+  it('runs a retry as before in an environment without a version URL', { timeout: 30_000 }, async () => {
+    fresh();
+    override = { status: 200, version: 'v1' };
+    await new MockActivityEnvironment({ attempt: 2 }).run((await onceActivities(0)).deploy, { ...req, environment: 'production' as const });
+    expect(runs()).toEqual(['start', 'deployed', 'done']);
+    expect(reads).toBe(0);
   });
 });

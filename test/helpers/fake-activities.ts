@@ -8,7 +8,7 @@ import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { translated } from '../../activities/index.js';
 import { ledgerSignaller, rollbackStarter, schedulePauser, trainSuperseder, workflowWatcher } from '../../activities/ledger.js';
-import type { CheckRequest, DeployRequest, Notification, TrainActivities } from '../../activities/types.js';
+import type { CheckRequest, DeployOutcome, DeployRequest, Notification, TrainActivities } from '../../activities/types.js';
 import type { FreezeWindow } from '../../domain/freeze-windows.js';
 import type { CheckOutcome, EnvironmentName, TrainPolicy } from '../../domain/train.js';
 
@@ -24,8 +24,8 @@ export interface FakeWorld {
   /** Freeze windows the ledgers are configured with. */
   freezeWindows?: FreezeWindow[];
   running: Record<EnvironmentName, string | null>;
-  /** Decides each deploy: return normally to succeed, throw to fail. */
-  onDeploy: (req: DeployRequest, attempt: number) => Promise<void>;
+  /** Decides each deploy: return normally to succeed (with the step's result, if not the usual), throw to fail. */
+  onDeploy: (req: DeployRequest, attempt: number) => Promise<void | DeployOutcome>;
   onCheck: (req: CheckRequest) => CheckOutcome;
 }
 
@@ -101,10 +101,10 @@ export function fakeActivities(world: FakeWorld, trainPolicy: TrainPolicy, clien
       return { created: !existing };
     },
     async deploy(req) {
-      await world.onDeploy(req, Context.current().info.attempt);
+      const result = await world.onDeploy(req, Context.current().info.attempt);
       world.deploys.push(req);
       world.running[req.environment] = req.tag;
-      return { summary: `deployed ${req.tag}` };
+      return result ?? { summary: `deployed ${req.tag}` };
     },
     async runCheck(req) {
       world.checks.push(req);

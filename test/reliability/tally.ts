@@ -77,6 +77,41 @@ export async function scheduledSteps(client: Client, workflowId: string): Promis
   return steps;
 }
 
+export interface DeployResult {
+  environment: string;
+  tag: string;
+  /** The attempt that completed the step (1 = the first). */
+  attempt: number;
+  summary: string;
+  alreadyRunning?: boolean;
+}
+
+/** The deploy steps a workflow's history completed: which attempt did, and what it answered. */
+export async function deployResults(client: Client, workflowId: string): Promise<DeployResult[]> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const scheduled = new Map<string, { environment: string; tag: string }>();
+  const attempts = new Map<string, number>();
+  const results: DeployResult[] = [];
+  const payload = (p: { payloads?: unknown[] | null } | null | undefined) => {
+    const first = p?.payloads?.[0] as Parameters<typeof defaultPayloadConverter.fromPayload>[0] | undefined;
+    return first ? defaultPayloadConverter.fromPayload(first) : undefined;
+  };
+  for (const event of history.events ?? []) {
+    const id = String(event.eventId);
+    const s = event.activityTaskScheduledEventAttributes;
+    if (s?.activityType?.name === 'deploy') scheduled.set(id, payload(s.input) as { environment: string; tag: string });
+    const started = event.activityTaskStartedEventAttributes;
+    if (started) attempts.set(String(started.scheduledEventId), started.attempt ?? 1);
+    const done = event.activityTaskCompletedEventAttributes;
+    const step = done ? scheduled.get(String(done.scheduledEventId)) : undefined;
+    if (done && step) {
+      const result = payload(done.result) as { summary: string; alreadyRunning?: boolean };
+      results.push({ ...step, attempt: attempts.get(String(done.scheduledEventId)) ?? 1, ...result });
+    }
+  }
+  return results;
+}
+
 export interface TrainTally {
   trainId: string;
   stage: string;

@@ -4,6 +4,10 @@
  * finishes, each environment gets exactly one completed deployment of each tag, each tag is written
  * once, and nothing is scheduled twice.
  *
+ * A few services deploy with a command that is NOT idempotent (deploy-blind.sh: every run deploys)
+ * and have a version URL; the kill finds their command after it deployed, while it finishes up. The
+ * retry must find the tag running at the version URL and not run the command again.
+ *
  * One kill hits many trains at once, each at its own point: that is what keeps the suite short,
  * because each kill costs the heartbeat timeout (the services' `heartbeatSeconds`, 15 s: see
  * `HEARTBEAT_SECONDS`) plus the first retry interval (1 s: `STEP_RETRY`) before Temporal hands the interrupted
@@ -11,8 +15,8 @@
  * timeout (forge calls heartbeat by themselves) plus its 2 s first retry.
  */
 import { afterAll, expect, it } from 'vitest';
-import { readLedger, figures, report, tallyTrain, type TrainTally } from './tally.js';
-import { parkingPlan, parkTrains, releaseClock, seeded, sleep, within, World, SEED } from './world.js';
+import { deployResults, readLedger, figures, report, tallyTrain, type TrainTally } from './tally.js';
+import { parkingPlan, parkTrains, releaseClock, seeded, sleep, within, World, SEED, type Parked } from './world.js';
 
 /** Trains parked in each of: staging deploy, E2E run, production deploy. */
 const PARKED_PER_STEP = 7;
@@ -27,22 +31,35 @@ const WANDER_SECONDS = 3;
 /** Heartbeat timeout of a forge call (20 s) + first retry + the trains' remaining path, with margin. */
 const RECOVERY_TIMEOUT_MS = 180_000;
 
+/** Trains of services with a non-idempotent deploy command and a version URL, parked in each deploy. */
+const BLIND_PER_DEPLOY = 2;
 const parked = parkingPlan(PARKED_PER_STEP);
+const blind = parkingPlan(BLIND_PER_DEPLOY, 'x').filter((p) => p.step !== 'e2e');
+const isBlind = (p: Parked | undefined) => p !== undefined && blind.some((b) => b.service === p.service);
 const wanderers = Array.from({ length: WANDERERS }, (_, i) => `w${i + 1}`);
 
 // The release slot is a day away: a release manager promotes each train when it reaches the gate
 // (a release time a minute away would race the cuts on a busy machine).
-const world = new World({ services: [...parked.map((p) => ({ name: p.service })), ...wanderers.map((name) => ({ name }))], releaseTime: releaseClock(-60) });
+const world = new World({
+  services: [
+    ...parked.map((p) => ({ name: p.service })),
+    ...blind.map((p) => ({ name: p.service, deploy: 'blind' as const, versionUrl: true })),
+    ...wanderers.map((name) => ({ name })),
+  ],
+  releaseTime: releaseClock(-60),
+});
 afterAll(() => world.close());
 
 it(
   'trains killed mid-deploy, mid-E2E and anywhere else finish on a new worker with no duplicate side effect',
   async () => {
     const random = seeded(SEED);
+    // The blind services draw from their own sequence: the others' kill points stay those of the seed.
+    const blindRandom = seeded(SEED + 1);
     await world.startServer();
     const first = await world.startWorker('worker-1');
     const began = Date.now();
-    const trains = await parkTrains(world, parked, () => random(...PARK_SECONDS));
+    const trains = await parkTrains(world, [...parked, ...blind], (p) => (isBlind(p) ? blindRandom(...PARK_SECONDS) : random(...PARK_SECONDS)));
 
     // The wanderers start while the others are parked and are caught wherever the kill finds them.
     const killDelay = random(...KILL_DELAY_SECONDS) * 1000;
@@ -63,12 +80,13 @@ it(
     world.releaseParked();
     const caught = [...seen, ...Array<string>(WANDERERS - seen.length).fill('cutting')].sort().join(', ');
 
-    // Each parked train was inside its step's command when the worker died.
+    // Each parked train was inside its step's command when the worker died; a blind command had
+    // already deployed (the environment ran the tag) and was finishing up.
     const ledger = readLedger(world);
     for (const [trainId, p] of trains) {
       const mine = ledger.filter((l) => l.trainId === trainId && l.target === p.step);
       expect(mine.filter((l) => l.event === 'start' && l.workerPid === first.pid), trainId).toHaveLength(1);
-      expect(mine.filter((l) => l.event !== 'start' && l.at < killedAt), trainId).toEqual([]);
+      expect(mine.filter((l) => l.event !== 'start' && l.at < killedAt).map((l) => l.event), trainId).toEqual(isBlind(p) ? ['deployed'] : []);
     }
 
     await sleep(1000);
@@ -97,6 +115,18 @@ it(
     const after = readLedger(world);
     for (const [trainId, p] of trains) {
       const t = tallies.find((x) => x.trainId === trainId);
+      if (isBlind(p)) {
+        // The non-idempotent command ran exactly once per environment: the retry on the new worker
+        // read the tag at the version URL and recorded the deploy without running it again.
+        expect(t?.attempts, trainId).toEqual({ staging: 1, e2e: 1, production: 1 });
+        const outcomes = after.filter((l) => l.trainId === trainId && l.target === p.step && l.event !== 'start').map((l) => l.event);
+        expect(outcomes, trainId).toEqual(['deployed']);
+        const step = (await deployResults(world.client, trainId)).find((d) => d.environment === p.step);
+        expect(step, trainId).toMatchObject({ alreadyRunning: true, summary: expect.stringContaining(`already runs in ${p.step} (read from http://127.0.0.1:`) as unknown });
+        expect(step?.attempt, trainId).toBeGreaterThan(1);
+        expect(second.output(), trainId).toContain(`${step?.tag} already runs in ${p.step} (read from`);
+        continue;
+      }
       // The interrupted step ran twice (killed, then retried on the new worker); every other once.
       expect(t?.attempts, trainId).toEqual({ staging: 1, e2e: 1, production: 1, [p.step]: 2 });
       const retry = after.find((l) => l.trainId === trainId && l.target === p.step && l.event === 'start' && l.workerPid === second.pid);

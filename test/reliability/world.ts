@@ -7,6 +7,8 @@
 import type { Client } from '@temporalio/client';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, startDevServer, type DevServer } from '../../client/dev-server.js';
@@ -18,6 +20,7 @@ import { promoteUpdate, retryDeployUpdate, statusQuery } from '../../workflows/m
 import { pollUntil, queryUntil } from '../helpers/poll.js';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.js';
 import { readLedger } from './tally.js';
+import { startVersionEndpoint } from './version-endpoint.js';
 import { trainResult } from '../../client/train-result.js';
 import { STAGE } from '../../workflows/search-attributes.js';
 
@@ -28,6 +31,16 @@ export interface ServiceSpec {
   name: string;
   /** Smoke checks: the fixture's check.sh, or an http URL. */
   smoke?: { staging?: 'command' | { url: string }; production?: 'command' | { url: string } };
+  /**
+   * The deploy command of both environments: `careful` (default) is deploy.sh (a lock, nothing done
+   * when the tag already runs); `blind` is deploy-blind.sh, which deploys on every run.
+   */
+  deploy?: 'careful' | 'blind';
+  /**
+   * Both environments get a `versionUrl` on the world's version endpoint, which reports what the
+   * deploy scripts left there (staging as JSON `version`, production as an `X-Version` header).
+   */
+  versionUrl?: boolean;
 }
 
 export interface WorldOptions {
@@ -63,9 +76,16 @@ function smokeYaml(smoke: 'command' | { url: string } | undefined, env: string):
   return `, smoke: { kind: http, urls: [${JSON.stringify(smoke.url)}], settleSeconds: 30, timeoutSeconds: 2 }`;
 }
 
-function configYaml(dir: string, taskQueue: string, options: WorldOptions): string {
+/** `versionBase`: the world's version endpoint, once it listens (services with `versionUrl` need it). */
+function configYaml(dir: string, taskQueue: string, options: WorldOptions, versionBase: string | undefined): string {
   const env = `env: { RELIABILITY_DIR: ${JSON.stringify(dir)} }`;
-  const deploy = `{ kind: command, command: [sh, ${JSON.stringify(join(FIXTURES, 'deploy.sh'))}], timeoutSeconds: 300, ${env} }`;
+  const deploy = (s: ServiceSpec) =>
+    `{ kind: command, command: [sh, ${JSON.stringify(join(FIXTURES, s.deploy === 'blind' ? 'deploy-blind.sh' : 'deploy.sh'))}], timeoutSeconds: 300, ${env} }`;
+  const versionUrl = (s: ServiceSpec, environment: string) => {
+    if (!s.versionUrl) return '';
+    if (!versionBase) throw new Error(`${s.name} has a versionUrl: start the version endpoint first (startServer does)`);
+    return `, versionUrl: ${JSON.stringify(`${versionBase}/${s.name}/${environment}`)}`;
+  };
   const services = options.services.map(
     (s) => `
   ${s.name}:
@@ -73,8 +93,8 @@ function configYaml(dir: string, taskQueue: string, options: WorldOptions): stri
     release: { timeZone: UTC, days: ${DAYS}, time: "${options.releaseTime}", minLeadHours: 0 }
     e2e: { kind: command, command: [sh, ${JSON.stringify(join(FIXTURES, 'check.sh'))}], timeoutSeconds: 300, ${env} }
     environments:
-      staging: { deploy: ${deploy}${smokeYaml(s.smoke?.staging, env)} }
-      production: { deploy: ${deploy}${smokeYaml(s.smoke?.production, env)} }
+      staging: { deploy: ${deploy(s)}${smokeYaml(s.smoke?.staging, env)}${versionUrl(s, 'staging')} }
+      production: { deploy: ${deploy(s)}${smokeYaml(s.smoke?.production, env)}${versionUrl(s, 'production')} }
     notify: [{ kind: log }]${HEARTBEAT_SECONDS ? `\n    heartbeatSeconds: ${HEARTBEAT_SECONDS}` : ''}${STEP_RETRY ? `\n    stepRetry: ${JSON.stringify(STEP_RETRY)}` : ''}`,
   );
   return `temporal: { taskQueue: ${taskQueue} }\nservices:${services.join('')}\n`;
@@ -105,11 +125,13 @@ export class World {
   client!: Client;
   private port = 0;
   private readonly workers: WorkerProcess[] = [];
+  private versions?: Server;
 
   constructor(readonly options: WorldOptions) {
     for (const sub of ['repos', 'pids', 'locks', 'envs', 'faults', 'park']) mkdirSync(join(this.dir, sub));
     for (const s of options.services) createRepo(this.repo(s.name));
-    writeFileSync(this.configFile, configYaml(this.dir, this.taskQueue, options));
+    // Services with a versionUrl get their config once the version endpoint has its port (startServer).
+    if (!options.services.some((s) => s.versionUrl)) writeFileSync(this.configFile, configYaml(this.dir, this.taskQueue, options, undefined));
   }
 
   repo(service: string): string {
@@ -118,6 +140,11 @@ export class World {
 
   /** The dev server, on its database file; again on the same port after a stop (a restart). */
   async startServer(): Promise<void> {
+    if (!this.versions && this.options.services.some((s) => s.versionUrl)) {
+      this.versions = await startVersionEndpoint((service, environment) => this.running(service, environment));
+      const { port } = this.versions.address() as AddressInfo;
+      writeFileSync(this.configFile, configYaml(this.dir, this.taskQueue, this.options, `http://127.0.0.1:${port}`));
+    }
     this.port ||= await freePort();
     this.server = await startDevServer({ port: this.port, dbFile: this.dbFile });
     this.client ??= await connectClient(localTarget(this.server.address));
@@ -249,6 +276,8 @@ export class World {
     this.killTargets();
     await this.client?.connection.close().catch(() => undefined);
     await this.server?.stop().catch(() => undefined);
+    this.versions?.closeAllConnections();
+    await new Promise((resolve) => (this.versions ? this.versions.close(resolve) : resolve(undefined)));
     // RELIABILITY_KEEP=1 keeps the logs, the targets' ledger, the repositories and the database.
     if (process.env.RELIABILITY_KEEP === '1') console.log(`[reliability] kept ${this.dir}`);
     else rmSync(this.dir, { recursive: true, force: true });
@@ -280,12 +309,12 @@ export function parkingPlan(perStep: number, prefix = ''): Parked[] {
 
 /**
  * Cuts a train of each planned service and gets it into the middle of its step: the step's command
- * holds until `world.releaseParked()`, then works `seconds()` more. Trains parked in production are
+ * holds until `world.releaseParked()`, then works `seconds(p)` more (p: its plan). Trains parked in production are
  * promoted by a release manager as soon as they wait for the release time. Resolves once every
  * command has started; returns train id → plan.
  */
-export async function parkTrains(world: World, plan: Parked[], seconds: () => number): Promise<Map<string, Parked>> {
-  for (const p of plan) world.park(p.service, p.step, seconds());
+export async function parkTrains(world: World, plan: Parked[], seconds: (p: Parked) => number): Promise<Map<string, Parked>> {
+  for (const p of plan) world.park(p.service, p.step, seconds(p));
   const trains = new Map<string, Parked>();
   await Promise.all(
     plan.map(async (p) => {

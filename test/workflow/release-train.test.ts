@@ -191,6 +191,24 @@ describe('releaseTrain', () => {
     );
   });
 
+  it('a retried deploy that found its tag already running says so and the train goes on', async () => {
+    const url = 'https://staging.example.com/version';
+    await withTrain(
+      (w) =>
+        (w.onDeploy = async (req) =>
+          // What activities/deploy/once.ts answers for a later attempt that read the tag at the version URL.
+          req.environment === 'staging' ? { summary: `${req.tag} already runs in staging (read from ${url}): not deployed again`, alreadyRunning: true } : undefined),
+      policy({ hasE2E: false }),
+      async ({ world, handle, tag }) => {
+        const result: TrainStatus = await trainResult(handle);
+        expect(result.stage).toBe('released');
+        expect(result.versions.staging).toBe(tag);
+        const deployed = world.notifications.filter((n) => n.event === 'deployed').map((n) => n.text);
+        expect(deployed).toEqual([`${tag} already runs in staging (read from ${url}): not deployed again.`, `Deployed ${tag} to production.`]);
+      },
+    );
+  });
+
   it('abort in the middle of a deploy cancels the deploy and ends the train', async () => {
     let cancelled = false;
     let deploying = false;
