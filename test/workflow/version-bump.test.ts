@@ -193,6 +193,9 @@ describe.concurrent('versionBump', () => {
       await reach(handle, 'blocked');
       const manual = 'a0000000000000000000000000000000000fixed';
       world.push('trainyard/bump-gitaly', FILE, `${manual}\n`);
+      // The newer component commit comes once the bump has seen the person's version: sent together,
+      // a look that read the request before the push and the component after it raced the two.
+      await queryUntil(handle, bumpStatusQuery, (s) => s.manualVersion === manual, 'the bump to see the version a person wrote');
       world.addComponentCommit('feat: newer', true);
       const result: BumpStatus = await handle.result();
       expect(result.stage).toBe('merged');
