@@ -186,6 +186,9 @@ export function createActivities({ config, drivers, client, callbacks }: Activit
       const prefix = policy.tagFormat.split('{yyyy}')[0]?.replace('{service}', service) ?? '';
       return drivers.forge(service).listTags(prefix);
     },
+    async compareCommits({ service, base, head }) {
+      return drivers.forge(service).compareCommits(base, head);
+    },
     async prepareHotfix({ service, branch, fromTag, picks }) {
       return drivers.forge(service).createHotfixBranch(branch, fromTag, picks);
     },

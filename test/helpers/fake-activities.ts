@@ -10,6 +10,7 @@ import { translated } from '../../activities/index.js';
 import { ledgerSignaller, rollbackStarter, schedulePauser, trainSuperseder, workflowWatcher } from '../../activities/ledger.js';
 import type { CheckRequest, DeployRequest, Notification, TrainActivities } from '../../activities/types.js';
 import type { FreezeWindow } from '../../domain/freeze-windows.js';
+import type { CommitRelation } from '../../domain/production-order.js';
 import type { CheckOutcome, EnvironmentName, TrainPolicy } from '../../domain/train.js';
 
 export interface FakeWorld {
@@ -24,6 +25,10 @@ export interface FakeWorld {
   /** Freeze windows the ledgers are configured with. */
   freezeWindows?: FreezeWindow[];
   running: Record<EnvironmentName, string | null>;
+  /** The default branch's head (what a cut without a ref tags). */
+  head: string;
+  /** How `head` relates to `base`; default: identical when equal, else `ahead` (a history that only moves forward). */
+  compare: (base: string, head: string) => CommitRelation;
   /** Decides each deploy: return normally to succeed, throw to fail. */
   onDeploy: (req: DeployRequest, attempt: number) => Promise<void>;
   onCheck: (req: CheckRequest) => CheckOutcome;
@@ -51,6 +56,8 @@ export function fakeWorld(): FakeWorld {
     changelogs: [],
     hotfixes: [],
     running: { staging: null, production: 'api/v2024.09.30.1' },
+    head: 'c0ffee0000000000000000000000000000000001',
+    compare: (base, head) => (base === head ? 'identical' : 'ahead'),
     onDeploy: async () => undefined,
     onCheck: () => ({ passed: true, summary: 'ok' }),
   };
@@ -89,7 +96,10 @@ export function fakeActivities(world: FakeWorld, trainPolicy: TrainPolicy, clien
       return trainPolicy;
     },
     async resolveCommit({ ref }) {
-      return ref && world.tags.has(ref) ? world.tags.get(ref)! : 'c0ffee0000000000000000000000000000000001';
+      return ref && world.tags.has(ref) ? world.tags.get(ref)! : world.head;
+    },
+    async compareCommits({ base, head }) {
+      return world.compare(base, head);
     },
     async listReleaseTags() {
       return [...world.tags.keys()];
