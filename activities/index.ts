@@ -14,7 +14,7 @@ import { stepPolicyOf } from '../domain/steps.js';
 import type { TrainPolicy } from '../domain/train.js';
 import { readVersion } from './checks/http.js';
 import { changelogPublisher } from './changelog.js';
-import { ledgerSignaller, rollbackStarter, schedulePauser, trainSuperseder, workflowWatcher } from './ledger.js';
+import { activeTrainFinder, ledgerSignaller, rollbackStarter, schedulePauser, trainSuperseder, workflowWatcher } from './ledger.js';
 import type { Drivers } from './registry.js';
 import type { DeployContext } from './deploy/deployer.js';
 import { runDeploy, type CallbackWaits } from './deploy/webhook.js';
@@ -172,6 +172,7 @@ export function createActivities({ config, drivers, client, callbacks }: Activit
     publishChangelog: changelogPublisher(client, drivers),
     supersedeTrain: trainSuperseder(client),
     workflowRunning: workflowWatcher(client),
+    activeTrains: activeTrainFinder(client),
     startRollback: rollbackStarter(client, config.temporal.taskQueue, (service) => stepPolicyOf(config.services[service] ?? {})),
     pauseCutSchedule: schedulePauser(client),
     async trainPolicy({ service }) {

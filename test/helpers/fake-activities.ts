@@ -7,7 +7,7 @@ import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { translated } from '../../activities/index.js';
-import { ledgerSignaller, rollbackStarter, schedulePauser, trainSuperseder, workflowWatcher } from '../../activities/ledger.js';
+import { activeTrainFinder, ledgerSignaller, rollbackStarter, schedulePauser, trainSuperseder, workflowWatcher } from '../../activities/ledger.js';
 import type { CheckRequest, DeployRequest, Notification, TrainActivities } from '../../activities/types.js';
 import type { FreezeWindow } from '../../domain/freeze-windows.js';
 import type { CommitRelation } from '../../domain/production-order.js';
@@ -82,6 +82,7 @@ export function fakeActivities(world: FakeWorld, trainPolicy: TrainPolicy, clien
     signalLedger: ledgerSignaller(client, taskQueue, () => ({ ...(trainPolicy.operators ? { operators: trainPolicy.operators } : {}), ...(world.freezeWindows ? { freezeWindows: world.freezeWindows, timeZone: 'UTC' } : {}) })),
     supersedeTrain: trainSuperseder(client),
     workflowRunning: workflowWatcher(client),
+    activeTrains: activeTrainFinder(client),
     pauseCutSchedule: schedulePauser(client),
     startRollback: rollbackStarter(client, taskQueue),
     async prepareHotfix(req) {

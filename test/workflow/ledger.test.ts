@@ -6,6 +6,7 @@
  * has it a day away; one that must meet a freeze at its release time meets a freeze set before it
  * could get there (before its cut, or while its staging deploy is held by the test).
  */
+import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Context } from '@temporalio/activity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -405,6 +406,35 @@ describe.concurrent('environment ledger', () => {
         expect(world.deploys.filter((d) => d.environment === 'production').map((d) => d.tag)).toEqual([`${service}/v1.2`]);
       },
     );
+  });
+
+  it('one train per release slot: a second cut is refused with the reason, a scheduled one skips, a re-tag supersedes', async () => {
+    await withService(() => undefined, async ({ service, taskQueue, world }) => {
+      const cut = (args: object, suffix = '') => env.client.workflow.execute('cutRelease', { workflowId: `cut/${service}${suffix}`, taskQueue, args: [{ service, ...args }] });
+      const first = await cut({ startedBy: 'rm' });
+      const firstTrain = env.client.workflow.getHandle(first.trainId);
+      try {
+        await reach(firstTrain, 'awaiting-release');
+        world.head = 'ba5e'.padEnd(40, '4');
+        const refused = await cut({ startedBy: 'rm' }).catch((err: Error) => err);
+        expect(refused).toBeInstanceOf(WorkflowFailedError);
+        const why = (refused as WorkflowFailedError).cause?.message ?? '';
+        expect(why).toContain(`service ${service} already has a train for this release slot: ${first.trainId} (awaiting-release`);
+        expect(why).toContain(`trainyard tag ${service} --from <sha> --reason`);
+        const scheduled = await env.client.workflow.start('cutRelease', { workflowId: `cut/${service}-scheduled`, taskQueue, args: [{ service, startedBy: 'schedule' }] });
+        const skipped = await scheduled.result();
+        expect(skipped.skipped).toContain(`already has a train for this release slot: ${first.trainId}`);
+        expect([...world.tags.keys()]).toEqual([first.tag]);
+        await recordHistory('a scheduled cut skips a release slot that already has a train', scheduled);
+
+        const retag = await cut({ startedBy: 'oncall', ref: world.head, supersedes: { trainId: first.trainId, tag: first.tag, reason: 'newer commit' } });
+        expect((await finished(firstTrain)).stage).toBe('superseded');
+        expect(retag.tag).not.toBe(first.tag);
+        await env.client.workflow.getHandle(retag.trainId).terminate('test finished');
+      } finally {
+        await firstTrain.terminate('test finished').catch(() => undefined);
+      }
+    });
   });
 
   it('continues as new well before the history limit and keeps its state', async () => {
