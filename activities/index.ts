@@ -14,7 +14,7 @@ import { stepPolicyOf } from '../domain/steps.js';
 import type { TrainPolicy } from '../domain/train.js';
 import { readVersion } from './checks/http.js';
 import { changelogPublisher } from './changelog.js';
-import { ledgerSignaller, rollbackStarter, schedulePauser, trainSuperseder, workflowWatcher } from './ledger.js';
+import { activeTrainFinder, ledgerSignaller, rollbackStarter, schedulePauser, trainSuperseder, workflowWatcher } from './ledger.js';
 import type { Drivers } from './registry.js';
 import type { DeployContext } from './deploy/deployer.js';
 import { deployOnce } from './deploy/once.js';
@@ -173,6 +173,7 @@ export function createActivities({ config, drivers, client, callbacks }: Activit
     publishChangelog: changelogPublisher(client, drivers),
     supersedeTrain: trainSuperseder(client),
     workflowRunning: workflowWatcher(client),
+    activeTrains: activeTrainFinder(client),
     startRollback: rollbackStarter(client, config.temporal.taskQueue, (service) => stepPolicyOf(config.services[service] ?? {})),
     pauseCutSchedule: schedulePauser(client),
     async trainPolicy({ service }) {
@@ -186,6 +187,9 @@ export function createActivities({ config, drivers, client, callbacks }: Activit
       const policy = trainPolicyOf(config, service);
       const prefix = policy.tagFormat.split('{yyyy}')[0]?.replace('{service}', service) ?? '';
       return drivers.forge(service).listTags(prefix);
+    },
+    async compareCommits({ service, base, head }) {
+      return drivers.forge(service).compareCommits(base, head);
     },
     async prepareHotfix({ service, branch, fromTag, picks }) {
       return drivers.forge(service).createHotfixBranch(branch, fromTag, picks);

@@ -9,7 +9,9 @@ import type { LedgerConfig } from '../domain/ledger.js';
 import type { StepPolicy } from '../domain/steps.js';
 import type { LedgerInput } from '../workflows/environmentLedger.js';
 import { configureSignal } from '../workflows/ledger-messages.js';
-import { supersedeUpdate } from '../workflows/messages.js';
+import { statusQuery, supersedeUpdate } from '../workflows/messages.js';
+import type { ActiveTrain } from '../domain/train-slots.js';
+import { isFinal } from '../domain/train.js';
 import { cutScheduleId, ledgerId, rollbackId } from '../domain/ids.js';
 import { ENVIRONMENT, SERVICE, TAG } from '../workflows/search-attributes.js';
 import type { LedgerSignal, RollbackStart } from './types.js';
@@ -65,6 +67,42 @@ export function workflowWatcher(client: Client) {
 }
 
 const GRPC_UNIMPLEMENTED = 12;
+
+function unimplemented(err: unknown): boolean {
+  const e = err as { code?: number; cause?: { code?: number } };
+  return e?.code === GRPC_UNIMPLEMENTED || e?.cause?.code === GRPC_UNIMPLEMENTED;
+}
+
+/**
+ * A service's running trains and their release slots (from their status query). The visibility
+ * store lists them, but it may lag a train started a moment ago, and the time-skipping test server
+ * has none: the trains of `trainIds` (a cut passes those of the slot's existing tags) are looked at
+ * too. A train that does not answer its query (its worker is stuck) is left out: it cannot deploy either.
+ */
+export function activeTrainFinder(client: Client) {
+  return async function activeTrains({ service, trainIds }: { service: string; trainIds: string[] }): Promise<ActiveTrain[]> {
+    const ids = new Set(trainIds);
+    try {
+      const query = `WorkflowType = "releaseTrain" AND ExecutionStatus = "Running" AND ${SERVICE.name} = "${service.replace(/["\\]/g, '')}"`;
+      for await (const wf of client.workflow.list({ query })) ids.add(wf.workflowId);
+    } catch (err) {
+      if (!unimplemented(err)) throw err;
+    }
+    const trains: ActiveTrain[] = [];
+    for (const id of ids) {
+      const handle = client.workflow.getHandle(id);
+      const running = await handle.describe().then((d) => d.status.name === 'RUNNING', (err: unknown) => {
+        if (err instanceof WorkflowNotFoundError) return false;
+        throw err;
+      });
+      if (!running) continue;
+      const status = await handle.query(statusQuery).catch(() => undefined);
+      if (!status || isFinal(status.stage)) continue;
+      trains.push({ trainId: id, tag: status.tag, stage: status.stage, commit: status.commit, releaseAt: status.releaseAt });
+    }
+    return trains;
+  };
+}
 
 /** Notes Trainyard writes on a schedule it paused; only those pauses are lifted by an unfreeze. */
 export const FREEZE_NOTE_PREFIX = 'Paused by a freeze: ';

@@ -3,6 +3,8 @@
  * so no activity implementation (or Node built-in) can reach the workflow sandbox.
  */
 import type { LockRequest } from '../domain/ledger.js';
+import type { CommitRelation } from '../domain/production-order.js';
+import type { ActiveTrain } from '../domain/train-slots.js';
 import type { StepPolicy } from '../domain/steps.js';
 import type { ChangelogSummary, CheckOutcome, EnvironmentName, TrainPolicy } from '../domain/train.js';
 import type { Subscription } from '../workflows/ledger-messages.js';
@@ -86,6 +88,13 @@ export interface TrainActivities {
   /** The commit a ref (branch, tag or sha) points at; the default branch's head when `ref` is absent. */
   resolveCommit(req: { service: string; ref?: string }): Promise<string>;
   listReleaseTags(req: { service: string }): Promise<string[]>;
+  /** How `head` relates to `base` on the service's forge (`ahead`: head contains base). */
+  compareCommits(req: { service: string; base: string; head: string }): Promise<CommitRelation>;
+  /**
+   * The service's running trains with their release slots: those the visibility store lists, and
+   * those of `trainIds` (found without it, e.g. the trains of the slot's tags) that run.
+   */
+  activeTrains(req: { service: string; trainIds: string[] }): Promise<ActiveTrain[]>;
   /** Idempotent: the same tag at the same commit succeeds; at another commit it is TAG_CONFLICT. */
   createReleaseTag(req: { service: string; tag: string; commit: string; message: string }): Promise<{ created: boolean }>;
   /** Branches `branch` from `fromTag` and cherry-picks `picks`; returns the commit to tag. */

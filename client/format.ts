@@ -45,7 +45,8 @@ export function formatTrain(s: TrainStatus, running?: Running): string {
   if (s.error) lines.push(`Error     ${s.error}`);
   lines.push('', table([['STAGE', 'STARTED', 'ENDED', 'NOTE'], ...s.stages.map((r) => [r.stage, when(r.startedAt), r.endedAt ? when(r.endedAt) : '', r.note ?? ''])]));
   if (s.actions.length > 0) {
-    lines.push('', table([['ACTION', 'BY', 'AT', 'REASON'], ...s.actions.map((a) => [a.kind, a.by, when(a.at), a.reason])]));
+    const kind = (a: TrainStatus['actions'][number]) => `${a.kind}${a.overrideFreeze ? ' (override freeze)' : ''}${a.overrideBackwards ? ` (over ${a.overrideBackwards})` : ''}`;
+    lines.push('', table([['ACTION', 'BY', 'AT', 'REASON'], ...s.actions.map((a) => [kind(a), a.by, when(a.at), a.reason])]));
   }
   return lines.join('\n');
 }
@@ -82,7 +83,7 @@ export function formatLedger(view: LedgerView, timeZone: string, exists = true):
     lines.push('', 'No deployments recorded yet.');
   } else {
     const of = view.deployments.length > recent.length ? ` (last ${recent.length} of ${view.deployments.length})` : '';
-    lines.push('', `Deployments, newest first${of}:`, table([['AT', 'TAG', 'OUTCOME', 'BY', 'TRAIN'], ...recent.map((d) => [when(d.at), d.tag, d.outcome, d.by, d.trainId])]));
+    lines.push('', `Deployments, newest first${of}:`, table([['AT', 'TAG', 'OUTCOME', 'BY', 'TRAIN', 'NOTE'], ...recent.map((d) => [when(d.at), d.tag, d.outcome, d.by, d.trainId, d.note ?? ''])]));
   }
   return lines.join('\n');
 }

@@ -16,7 +16,7 @@ async function sendUpdate(train: string, update: typeof promoteUpdate, req: Oper
     const before = await trainStatus(client, id); // an unknown train is reported with the list of active ones
     try {
       const status = await client.workflow.getHandle(id).executeUpdate(update, { args: [req] });
-      const override = req.overrideFreeze ? ', overriding the production freeze' : '';
+      const override = `${req.overrideFreeze ? ', overriding the production freeze' : ''}${req.overrideBackwards ? `, over ${status.actions.at(-1)?.overrideBackwards ?? 'what production runs'}` : ''}`;
       console.log(`${verb} ${id} (by ${req.by}: ${req.reason}${override}); stage: ${status.stage}`);
     } catch (err) {
       if (!(err instanceof WorkflowUpdateFailedError)) throw err;
@@ -31,9 +31,10 @@ async function sendUpdate(train: string, update: typeof promoteUpdate, req: Oper
 function operatorCommand(program: Command, name: CommandName, update: typeof promoteUpdate, verb: string): Command {
   return declare(program, name)
     .requiredOption('--reason <text>', 'why (recorded in the train and notified)')
-    .action(async (train: string, opts: { reason: string; overrideFreeze?: boolean }) => {
+    .action(async (train: string, opts: { reason: string; overrideFreeze?: boolean; overrideBackwards?: boolean }) => {
       const req: OperatorRequest = { by: operator(program.opts().as), reason: opts.reason };
       if (opts.overrideFreeze) req.overrideFreeze = true;
+      if (opts.overrideBackwards) req.overrideBackwards = true;
       await sendUpdate(train, update, req, verb);
     });
 }
@@ -77,7 +78,9 @@ export function register(program: Command): void {
       }),
     );
 
-  operatorCommand(program, 'promote', promoteUpdate, 'promote').option('--override-freeze', 'promote through a production freeze (needs the override-freeze right)');
+  operatorCommand(program, 'promote', promoteUpdate, 'promote')
+    .option('--override-freeze', 'promote through a production freeze (needs the override-freeze right)')
+    .option('--override-backwards', 'deploy a train held because production runs a version it does not contain (needs the rollback right)');
   operatorCommand(program, 'abort', abortUpdate, 'abort');
   operatorCommand(program, 'retry-deploy', retryDeployUpdate, 'retry-deploy');
   operatorCommand(program, 'rerun-e2e', rerunE2EUpdate, 'rerun-e2e');

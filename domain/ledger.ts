@@ -41,6 +41,8 @@ export interface DeploymentRecord {
   outcome: DeploymentOutcome;
   /** Who caused it: the operator who promoted, or `schedule`. */
   by: string;
+  /** What a person should know of it, e.g. that it was deployed over a version it does not contain. */
+  note?: string;
 }
 
 export interface LedgerState {

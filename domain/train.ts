@@ -5,6 +5,7 @@
 import type { ReleaseCalendar } from './calendar.js';
 import type { Right } from './config.js';
 import { describeFreeze, type FreezeView } from './ledger.js';
+import type { ProductionHold } from './production-order.js';
 import type { StepPolicy } from './steps.js';
 import { refNameProblem } from './tags.js';
 
@@ -71,6 +72,8 @@ export interface OperatorAction {
   reason: string;
   at: number;
   overrideFreeze?: boolean;
+  /** A promote over production's version, which the train does not contain: that version's tag. */
+  overrideBackwards?: string;
 }
 
 export interface CheckOutcome {
@@ -109,6 +112,11 @@ export interface TrainStatus {
   freezes: Partial<Record<EnvironmentName, FreezeView>>;
   /** Set while the train waits for `retryDeploy` after a deploy's retries were exhausted. */
   failedDeploy?: { environment: EnvironmentName; error: string };
+  /**
+   * Set while the train waits instead of deploying to production, because production runs a version
+   * its commit does not contain (see domain/production-order.ts).
+   */
+  productionHold?: ProductionHold;
   error?: string;
 }
 
@@ -169,6 +177,11 @@ export interface OperatorRequest {
   reason: string;
   /** Promote through a production freeze (needs the override-freeze right). */
   overrideFreeze?: boolean;
+  /**
+   * Deploy although production runs a version this train does not contain (only while the train is
+   * held for that; needs the rollback right, since it removes changes from production as a rollback does).
+   */
+  overrideBackwards?: boolean;
 }
 
 export interface ChangelogRequest extends OperatorRequest {
@@ -226,10 +239,14 @@ export function requestProblem(req: unknown, optional: Record<string, FieldKind>
 
 /** The `promote` update's validator: why this promote must be rejected, or undefined. */
 export function promoteProblem(status: TrainStatus, policy: TrainPolicy, req: OperatorRequest): string | undefined {
-  const bad = requestProblem(req, { overrideFreeze: 'boolean' });
+  const bad = requestProblem(req, { overrideFreeze: 'boolean', overrideBackwards: 'boolean' });
   if (bad) return bad;
   if (isFinal(status.stage)) return `train ${status.trainId} has ended (${status.stage}); start a new train`;
   if (['production', 'rolling-back'].includes(status.stage)) return `train ${status.trainId} is already in ${status.stage}`;
+  if (status.productionHold) return heldPromoteProblem(status, status.productionHold, policy, req);
+  if (req.overrideBackwards) {
+    return `train ${status.trainId} is not held by the production check; overrideBackwards is for a train that waits because production runs a version it does not contain`;
+  }
   if (status.actions.some((a) => a.kind === 'promote')) return `train ${status.trainId} was already promoted`;
   if (status.failedDeploy) return `train ${status.trainId} waits for retryDeploy or abort after a failed deploy to ${status.failedDeploy.environment}`;
   const freeze = status.freezes.production;
@@ -241,6 +258,22 @@ export function promoteProblem(status: TrainStatus, policy: TrainPolicy, req: Op
     if (problem) return problem;
   }
   return authorisationProblem(policy, req.by, 'promote');
+}
+
+/**
+ * A promote of a train held because production runs a version it does not contain: only with
+ * overrideBackwards, by an operator who may also roll production back (it removes changes as a
+ * rollback does), and with override-freeze rights when it also asks to pass a freeze.
+ */
+function heldPromoteProblem(status: TrainStatus, hold: ProductionHold, policy: TrainPolicy, req: OperatorRequest): string | undefined {
+  if (!req.overrideBackwards) {
+    return `train ${status.trainId} waits: ${hold.why}; re-tag from a newer commit, abort, or promote with overrideBackwards (--override-backwards) and a reason to deploy it anyway`;
+  }
+  if (req.overrideFreeze) {
+    const problem = authorisationProblem(policy, req.by, 'override-freeze');
+    if (problem) return problem;
+  }
+  return authorisationProblem(policy, req.by, 'rollback') ?? authorisationProblem(policy, req.by, 'promote');
 }
 
 export function abortProblem(status: TrainStatus, policy: TrainPolicy, req: OperatorRequest): string | undefined {
@@ -261,6 +294,7 @@ export function rerunE2EProblem(status: TrainStatus, policy: TrainPolicy, req: O
   const bad = requestProblem(req);
   if (bad) return bad;
   if (!policy.hasE2E) return `service ${policy.service} has no E2E configured`;
+  if (status.productionHold) return `train ${status.trainId} is past its gate and waits because ${status.productionHold.why}; E2E would not change that`;
   if (status.stage !== 'awaiting-decision' || !status.e2e || status.e2e.passed) {
     return `train ${status.trainId} is not waiting after failed E2E (stage: ${status.stage})`;
   }

@@ -3,10 +3,11 @@
  * Schedules start this workflow (id `cut/<service>`, so two cuts of one service never overlap);
  * `trainyard start` does too. The train is started as an abandoned child: it outlives the cut.
  */
-import { ApplicationFailure, ParentClosePolicy, WorkflowIdReusePolicy, startChild } from '@temporalio/workflow';
+import { ApplicationFailure, ParentClosePolicy, WorkflowIdReusePolicy, patched, startChild } from '@temporalio/workflow';
 import { describeTime, nextReleaseTime, releaseDate } from '../domain/calendar.js';
 import { SCHEDULE, trainId } from '../domain/ids.js';
-import { bumpTag, newestTag, nextTag, refNameProblem } from '../domain/tags.js';
+import { bumpTag, newestTag, nextTag, parseTag, refNameProblem } from '../domain/tags.js';
+import { slotHolder, slotTakenReason } from '../domain/train-slots.js';
 import type { TrainInput, TrainPolicy } from '../domain/train.js';
 import { forge } from './activity-options.js';
 import { releaseTrain } from './releaseTrain.js';
@@ -61,9 +62,25 @@ export async function cutRelease(req: CutRequest): Promise<CutResult> {
       return { skipped: `nothing new since ${latest} (${commit.slice(0, 12)})`, commit, releaseAt };
     }
   }
-  const tag = req.tag ?? freeTag(req, policy.tagFormat, releaseDate(releaseAt, policy.release.timeZone), existing);
+  const date = releaseDate(releaseAt, policy.release.timeZone);
+  const tag = req.tag ?? freeTag(req, policy.tagFormat, date, existing);
   const problem = refNameProblem(tag);
   if (problem) throw ApplicationFailure.nonRetryable(`tag "${tag}" ${problem}; choose a valid git tag name`, 'INVALID_REF');
+  // Added after cuts were running (a cut lives seconds, but one may be replaying): one train per
+  // release slot. A second one raced the first to production, and the older deployed over the newer.
+  if (patched('one-train-per-slot')) {
+    const slotTags = existing.filter((t) => parseTag(policy.tagFormat, req.service, t)?.date === date);
+    const active = await forge.activeTrains.executeWithOptions({ summary: `Look for ${req.service}'s train of this release slot` }, [
+      { service: req.service, trainIds: slotTags.map((t) => trainId(req.service, t)) },
+    ]);
+    const holder = slotHolder(active, releaseAt, req.supersedes?.trainId);
+    if (holder) {
+      const why = slotTakenReason(req.service, holder, policy.release.timeZone);
+      // A schedule finding the slot taken has nothing to do; a person is told why and what to do.
+      if (req.startedBy === SCHEDULE) return { skipped: why, commit, releaseAt };
+      throw ApplicationFailure.nonRetryable(why, 'REJECTED');
+    }
+  }
   if (req.supersedes) {
     const { trainId: old, reason } = req.supersedes;
     await forge.supersedeTrain.executeWithOptions({ summary: `Supersede ${old} with ${tag}` }, [{ trainId: old, by: req.startedBy, reason, newTag: tag }]);

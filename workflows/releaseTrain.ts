@@ -12,8 +12,10 @@ import type { DeployOutcome } from '../activities/types.js';
 import { endUnreleased } from './train-outcome.js';
 import { describeTime, nextLocalTime } from '../domain/calendar.js';
 import type { DeploymentOutcome, DeploymentRecord } from '../domain/ledger.js';
+import type { ProductionHold, Version } from '../domain/production-order.js';
 import { gateDecision, initialStatus, type EnvironmentName, type TrainInput, type TrainStatus } from '../domain/train.js';
 import { forge, longRunning, step } from './activity-options.js';
+import { ProductionGuard } from './production-guard.js';
 import { TrainControls } from './train-controls.js';
 import { LedgerLink, type LockGrant } from './train-ledger.js';
 import { TrainReport } from './train-report.js';
@@ -39,6 +41,7 @@ class Train {
   private readonly scope = new CancellationScope();
   private readonly ledgers: LedgerLink;
   private readonly report: TrainReport;
+  private readonly guard: ProductionGuard;
 
   constructor(private readonly input: TrainInput) {
     this.status = initialStatus(workflowInfo().workflowId, input);
@@ -52,6 +55,7 @@ class Train {
       scope: this.scope,
       regenerateChangelog: (previousTag) => this.publishChangelog(previousTag, true),
     });
+    this.guard = new ProductionGuard(input, this.status, this.report, this.controls, failureMessage);
   }
 
   async run(): Promise<TrainStatus> {
@@ -113,8 +117,40 @@ class Train {
     // A release manager who promoted before the window has decided without E2E.
     if (!this.controls.promotion) await this.runE2E();
     await this.gate();
-    await this.ledgers.withLock('production', hotfix || this.controls.promotion?.overrideFreeze === true, (why) => this.queued(why), (grant) => this.promote(grant));
+    await this.releaseToProduction(hotfix);
     if (this.status.stage === 'failed') throw new TrainEnded();
+  }
+
+  /**
+   * Production, under its lock. Added after trains were already running: a train cut before a
+   * hotfix deployed right after it and removed its fix. Now a train whose commit does not contain
+   * what production runs is held (the lock given back) until an operator decides; older trains
+   * replay without the check.
+   */
+  private async releaseToProduction(hotfix: boolean): Promise<void> {
+    const guarded = patched('production-never-backwards');
+    for (;;) {
+      let hold: ProductionHold | undefined;
+      const bypassFreeze = hotfix || this.status.actions.some((a) => a.kind === 'promote' && a.overrideFreeze === true);
+      await this.ledgers.withLock('production', bypassFreeze, (why) => this.queued(why), async (grant) => {
+        if (!guarded) return this.promote(grant);
+        const running = grant.stable ?? (await this.deployedInProduction());
+        const order = await this.guard.check(running);
+        if (order.kind === 'hold') {
+          hold = order.hold;
+          return [];
+        }
+        const note = order.overridden && running ? this.overrideNote(running) : undefined;
+        return this.promote(grant, { previous: running, ...(note ? { note } : {}) });
+      });
+      if (!hold) return;
+      if (!(await this.guard.awaitDecision(hold))) await this.expire();
+    }
+  }
+
+  private overrideNote(running: Version): string {
+    const by = this.controls.promotion ? ` (${this.controls.promotion.by}: ${this.controls.promotion.reason})` : '';
+    return `deployed over ${running.tag}, which it does not contain${by}`;
   }
 
   /** Builds and publishes the changelog; a failure is told, never fatal to the train. */
@@ -240,17 +276,21 @@ class Train {
     throw new TrainEnded();
   }
 
-  /** Production, under its lock: deploy, smoke test, roll back on failure. Returns what to record. */
-  private async promote(grant: LockGrant): Promise<DeploymentRecord[]> {
+  /**
+   * Production, under its lock: deploy, smoke test, roll back on failure. Returns what to record.
+   * `known`: what production runs, when the caller has looked already; `note` goes on its records.
+   */
+  private async promote(grant: LockGrant, known?: { previous: Version | undefined; note?: string }): Promise<DeploymentRecord[]> {
     const { tag, commit } = this.input;
-    const previous = grant.stable ?? (await this.deployedInProduction());
+    const previous = known ? known.previous : grant.stable ?? (await this.deployedInProduction());
     if (previous) this.status.versions.previousProduction = previous.tag;
+    const note = known?.note;
     if (await this.deployAndVerify('production', tag)) {
       this.report.enter('released');
       await this.report.tell('released', `${tag} is live in production.`);
-      return [this.record(tag, commit, 'verified')];
+      return [this.record(tag, commit, 'verified', note)];
     }
-    return [this.record(tag, commit, 'rolled-back'), ...(await this.rollBack(previous))];
+    return [this.record(tag, commit, 'rolled-back', note), ...(await this.rollBack(previous))];
   }
 
   /** Without a ledger record (the first train of a service), the version production reports. */
@@ -302,8 +342,10 @@ class Train {
     }
   }
 
-  private record(tag: string, commit: string, outcome: DeploymentOutcome): DeploymentRecord {
-    return { tag, commit, outcome, trainId: this.status.trainId, at: Date.now(), by: this.controls.promotion?.by ?? this.input.startedBy };
+  private record(tag: string, commit: string, outcome: DeploymentOutcome, note?: string): DeploymentRecord {
+    const record: DeploymentRecord = { tag, commit, outcome, trainId: this.status.trainId, at: Date.now(), by: this.controls.promotion?.by ?? this.input.startedBy };
+    if (note !== undefined) record.note = note;
+    return record;
   }
 
   private queued(why: string): void {

@@ -40,6 +40,8 @@ export class TrainControls {
   promotion?: OperatorAction;
   abortion?: OperatorAction;
   supersession?: SupersedeRequest;
+  /** The production version an operator accepted removing (a promote with overrideBackwards while held). */
+  backwardsOverride?: string;
   retryRequested = false;
   rerunRequested = false;
 
@@ -59,10 +61,19 @@ export class TrainControls {
   private async onPromote(req: OperatorRequest): Promise<TrainStatus> {
     this.promotion = { kind: 'promote', by: req.by, reason: req.reason, at: Date.now() };
     this.d.status.actions.push(this.promotion);
+    // The validator accepts overrideBackwards only while the train is held by the production check.
+    const hold = req.overrideBackwards ? this.d.status.productionHold : undefined;
+    if (hold) {
+      this.promotion.overrideBackwards = hold.running.tag;
+      this.backwardsOverride = hold.running.tag;
+    }
     if (req.overrideFreeze) {
       this.promotion.overrideFreeze = true;
       await this.d.report.tell('operator-action', `${req.by} promoted ${this.d.input.tag} through the production freeze: ${req.reason}`, true);
       await this.d.ledgers.bypassFreezeWhileWaiting('production');
+    }
+    if (hold) {
+      await this.d.report.tell('operator-action', `${req.by} deploys ${this.d.input.tag} over ${hold.running.tag}, which production runs and ${this.d.input.tag} does not contain (${hold.relation}): ${req.reason}`, true);
     }
     return this.d.status;
   }

@@ -1,4 +1,5 @@
 import type { ChangeEntry } from '../../domain/changelog.js';
+import type { CommitRelation } from '../../domain/production-order.js';
 
 /** A release published on the forge for a tag: its title and Markdown notes. */
 export interface ReleaseInput {
@@ -126,6 +127,13 @@ export interface Forge {
    * MAX_SUBJECT_LENGTH. INVALID_REF / REF_NOT_FOUND for a bad or unknown ref.
    */
   commitsBetween(from: string | undefined, to: string, limit: number): Promise<{ entries: ChangeEntry[]; truncated: boolean }>;
+  /**
+   * How `head` relates to `base`: `ahead` when base is an ancestor of head (head contains it),
+   * `behind` when head is an ancestor of base, `identical`, or `diverged` (neither contains the
+   * other, or no shared history). Local: `git merge-base --is-ancestor`; GitHub: the compare API's
+   * `status`; GitLab: the merge-base API. REF_NOT_FOUND / INVALID_REF for an unknown or bad ref.
+   */
+  compareCommits(base: string, head: string): Promise<CommitRelation>;
   /** Pull/merge requests merged between two refs (their merge commits are in `from..to`), at most `limit`. */
   mergedChangesBetween(from: string | undefined, to: string, limit: number): Promise<{ changes: MergedChange[]; truncated: boolean }>;
 

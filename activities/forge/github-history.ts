@@ -3,6 +3,9 @@
  * a changelog of 500 commits is five compare pages, and its merged pull requests reuse those pages.
  */
 import { clipText, MAX_AUTHOR_LENGTH, MAX_SUBJECT_LENGTH, prNumberOf, type ChangeEntry } from '../../domain/changelog.js';
+import { COMMIT_RELATIONS, type CommitRelation } from '../../domain/production-order.js';
+import { TrainyardError } from '../../domain/errors.js';
+import { isAnswer } from './github-client.js';
 import type { GitHubRepo } from './github-repo.js';
 import type { CommitState, MergedChange } from './forge.js';
 
@@ -94,6 +97,28 @@ export class GitHubHistory {
     const range = await this.compare(from, to, max);
     const newest = max === 0 ? [] : range.commits.slice(-max);
     return { entries: newest.reverse().map(toEntry), truncated: range.total > max };
+  }
+
+  /**
+   * The compare API's `status` of `base...head` (one commit per page: only the status is wanted).
+   * GitHub answers 404 "No common ancestor between …" for unrelated histories: neither contains the
+   * other, so that is `diverged`; any other 404 is an unknown ref.
+   */
+  async compareCommits(base: string, head: string): Promise<CommitRelation> {
+    this.gh.checkRef(base);
+    this.gh.checkRef(head);
+    const status = await this.gh.call(`comparing ${base.slice(0, 40)}...${head.slice(0, 40)}`, async (api) => {
+      try {
+        return (await api.rest.repos.compareCommitsWithBasehead({ ...this.gh.params, basehead: `${base}...${head}`, per_page: 1, page: 1 })).data.status;
+      } catch (err) {
+        if (isAnswer(err, 404, /no common ancestor/i)) return 'diverged';
+        throw err;
+      }
+    }, 'ref');
+    if (!(COMMIT_RELATIONS as readonly string[]).includes(status)) {
+      throw new TrainyardError('FORGE_UNAVAILABLE', `GitHub compared ${base.slice(0, 12)}...${head.slice(0, 12)} with an unknown status "${String(status).slice(0, 40)}"`, 'Retried automatically.');
+    }
+    return status as CommitRelation;
   }
 
   async mergedChangesBetween(from: string | undefined, to: string, limit: number): Promise<{ changes: MergedChange[]; truncated: boolean }> {

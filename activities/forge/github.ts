@@ -4,6 +4,7 @@
  * files are here.
  */
 import type { ChangeEntry } from '../../domain/changelog.js';
+import type { CommitRelation } from '../../domain/production-order.js';
 import { TrainyardError } from '../../domain/errors.js';
 import { createGitHubApi, isAnswer } from './github-client.js';
 import { GitHubHistory } from './github-history.js';
@@ -88,6 +89,7 @@ export class GitHubForge implements Forge {
   commitState = (sha: string): Promise<CommitState> => this.history.commitState(sha);
   latestGreenCommit = (branch: string, lookback: number): Promise<string | undefined> => this.history.latestGreenCommit(branch, lookback);
   commitsBetween = (from: string | undefined, to: string, limit: number): Promise<{ entries: ChangeEntry[]; truncated: boolean }> => this.history.commitsBetween(from, to, limit);
+  compareCommits = (base: string, head: string): Promise<CommitRelation> => this.history.compareCommits(base, head);
   mergedChangesBetween = (from: string | undefined, to: string, limit: number): Promise<{ changes: MergedChange[]; truncated: boolean }> => this.history.mergedChangesBetween(from, to, limit);
 
   // ── tags ────────────────────────────────────────────────────────────────────────────────────

@@ -5,6 +5,7 @@
  */
 import type { ChangeEntry } from '../../domain/changelog.js';
 import { TrainyardError } from '../../domain/errors.js';
+import type { CommitRelation } from '../../domain/production-order.js';
 import { alreadyExists, GitLabClient, isMissing, type GitLabForgeOptions } from './gitlab-client.js';
 import { commitStateOf, isPrerelease, mergeCommitOf, releaseFields, toChangeEntry, toMergedChange, toRelease, type ListedCommit } from './gitlab-map.js';
 import { GitLabPipelines } from './gitlab-pipelines.js';
@@ -75,6 +76,31 @@ export class GitLabForge implements Forge {
     const { api, project } = this.gl;
     const answer = await this.gl.call(`comparing ${from}..${to}`, () => api.repositories.compare(project, from, to, { straight: false }), 'ref');
     return [...((answer.commits ?? []) as ListedCommit[])].reverse();
+  }
+
+  /**
+   * From the merge-base API: the merge base of base and head is base (head contains it: `ahead`) or
+   * head (`behind`), else they `diverged`. GitLab answers 404 "Merge Base Not Found" for unrelated
+   * histories (`diverged` too) and 400 "Could not find ref…" for unknown refs.
+   */
+  async compareCommits(base: string, head: string): Promise<CommitRelation> {
+    this.gl.checkRef(base);
+    this.gl.checkRef(head);
+    const [baseSha, headSha] = await Promise.all([FULL_SHA.test(base) ? base : this.resolveRef(base), FULL_SHA.test(head) ? head : this.resolveRef(head)]);
+    if (baseSha === headSha) return 'identical';
+    const { api, project } = this.gl;
+    const found = await this.gl.attempt(() => api.repositories.mergeBase(project, [baseSha, headSha]));
+    if (!found.ok) {
+      if (isMissing(found.failure, /merge base not found/i)) return 'diverged';
+      if (found.failure.status === 400 && /could not find ref/i.test(found.failure.message)) {
+        throw new TrainyardError('REF_NOT_FOUND', `GitLab does not know ${baseSha.slice(0, 12)} or ${headSha.slice(0, 12)} in ${this.gl.where}: ${found.failure.message}`, 'Check the commits (were they pushed, or garbage-collected after a force-push?).');
+      }
+      throw this.gl.fail(found.failure, `finding the merge base of ${baseSha.slice(0, 12)} and ${headSha.slice(0, 12)}`, 'ref');
+    }
+    const mergeBase = found.value.id;
+    if (mergeBase === baseSha) return 'ahead';
+    if (mergeBase === headSha) return 'behind';
+    return 'diverged';
   }
 
   async commitsBetween(from: string | undefined, to: string, limit: number): Promise<{ entries: ChangeEntry[]; truncated: boolean }> {

@@ -28,6 +28,8 @@ export interface GitResult {
   ok: boolean;
   stdout: string;
   stderr: string;
+  /** git's exit code when it failed. */
+  code?: number;
 }
 
 export interface GitOptions {
@@ -66,7 +68,7 @@ export class GitRepo {
       const e = err as NodeJS.ErrnoException & { stdout?: string; stderr?: string; code?: unknown };
       if (e.code === 'ENOENT') throw new TrainyardError('COMMAND_NOT_FOUND', 'git is not installed', 'Install git (apt-get install git) and retry.');
       if (typeof e.code !== 'number') throw new TrainyardError('FORGE_UNAVAILABLE', `git ${args[0]} failed: ${e.message.slice(0, 300)}`, 'Retried automatically.');
-      return { ok: false, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+      return { ok: false, stdout: e.stdout ?? '', stderr: e.stderr ?? '', code: e.code };
     }
   }
 
@@ -107,6 +109,13 @@ export class GitRepo {
 
   async isAncestor(ancestor: string, of: string): Promise<boolean> {
     return (await this.git(['merge-base', '--is-ancestor', '--end-of-options', ancestor, of])).ok;
+  }
+
+  /** Like `isAncestor`, but only git's "no" (exit 1) is false: any other failure is FORGE_UNAVAILABLE. */
+  async containsCommit(ancestor: string, of: string): Promise<boolean> {
+    const out = await this.git(['merge-base', '--is-ancestor', '--end-of-options', ancestor, of]);
+    if (out.ok || out.code === 1) return out.ok;
+    throw new TrainyardError('FORGE_UNAVAILABLE', `git merge-base --is-ancestor ${ancestor.slice(0, 12)} ${of.slice(0, 12)} failed in ${this.path}: ${gitComplaint(out)}`, 'Retried automatically; check the repository (git fsck) if it persists.');
   }
 
   /**

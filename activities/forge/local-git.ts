@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clipText, MAX_AUTHOR_LENGTH, MAX_SUBJECT_LENGTH, prNumberOf, type ChangeEntry } from '../../domain/changelog.js';
 import { TrainyardError } from '../../domain/errors.js';
+import type { CommitRelation } from '../../domain/production-order.js';
 import type { ChangeRequest, ChangeRequestInput, CommitState, Forge, MergedChange, PipelineRun, PipelineTrigger, Release, ReleaseInput } from './forge.js';
 import { LocalCi, type LocalCiConfig } from './local-ci.js';
 import { LocalChangeRequests } from './local-git-changes.js';
@@ -95,6 +96,14 @@ export class LocalGitForge implements Forge {
     if (!out.ok) throw new TrainyardError('FORGE_UNAVAILABLE', `git log ${range.join(' ')} failed: ${gitComplaint(out)}`, 'Retried automatically; check the repository (git fsck) if it persists.');
     const entries = parseLog(out.stdout);
     return { entries: entries.slice(0, max), truncated: entries.length > max };
+  }
+
+  async compareCommits(base: string, head: string): Promise<CommitRelation> {
+    const [baseSha, headSha] = [await this.resolveRef(base), await this.resolveRef(head)];
+    if (baseSha === headSha) return 'identical';
+    if (await this.repo.containsCommit(baseSha, headSha)) return 'ahead';
+    if (await this.repo.containsCommit(headSha, baseSha)) return 'behind';
+    return 'diverged';
   }
 
   mergedChangesBetween(from: string | undefined, to: string, limit: number): Promise<{ changes: MergedChange[]; truncated: boolean }> {

@@ -68,7 +68,7 @@ describe('schedules from the config', () => {
     expect((await demo.statusOf(trainId)).startedBy).toBe('schedule');
   });
 
-  it('a scheduled cut with nothing new since the last release tag is skipped; a new commit is cut', async () => {
+  it('a scheduled cut with nothing new since the last release tag is skipped, as is one for a slot whose train is active; a new commit is cut', async () => {
     const scheduled = () => client.workflow.execute('cutRelease', { workflowId: 'cut/demo', taskQueue: 'trainyard', args: [{ service: 'demo', startedBy: 'schedule' }] });
     // The triggered train's tag exists once its first activity ran.
     await pollUntil("the triggered train's tag", () => git('tag', '--list').includes('.1'), { intervalMs: 200 });
@@ -76,6 +76,13 @@ describe('schedules from the config', () => {
     expect(nothing.skipped).toMatch(/^nothing new since demo\/v\d{4}\.\d{2}\.\d{2}\.1 \(/);
     expect(nothing.trainId).toBeUndefined();
     commitChange(demo.dir, 'A change merged after the cut');
+    // The triggered train still holds this release slot: a second train would race it to production.
+    const taken = await scheduled();
+    expect(taken.trainId).toBeUndefined();
+    expect(taken.skipped).toMatch(/^service demo already has a train for this release slot: train\/demo\/demo\/v\S+\.1 \(/);
+    const holder = /(train\/demo\/\S+\.1) /.exec(taken.skipped!)![1]!;
+    expect((await demo.cli(['abort', holder, '--reason', 'a newer commit is to be cut'])).code).toBe(0);
+    await demo.waitForStage(holder, 'aborted');
     const next = await scheduled();
     expect(next.tag).toMatch(/\.2$/);
   });

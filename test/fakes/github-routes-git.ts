@@ -134,9 +134,11 @@ export const gitRoutes: Route[] = [
   route('GET', /^\/compare\/(.+)\.\.\.(.+)$/, (req, [base = '', head = ''], site) => {
     const [b, h] = [site.state.git.resolve(base), site.state.git.resolve(head)];
     if (!b || !h) return notFound();
+    const mergeBase = site.state.git.mergeBase(b, h);
+    // GitHub cannot compare unrelated histories.
+    if (!mergeBase) return fail(404, `No common ancestor between ${base} and ${head}.`);
     const ahead = site.state.git.range(b, h);
     const behind = site.state.git.range(h, b);
-    const mergeBase = site.state.git.mergeBase(b, h) ?? b;
     const status = ahead.length === 0 && behind.length === 0 ? 'identical' : behind.length === 0 ? 'ahead' : ahead.length === 0 ? 'behind' : 'diverged';
     // Without paging parameters GitHub lists at most 250 commits: the newest ones.
     const paging = req.query.has('per_page') || req.query.has('page');

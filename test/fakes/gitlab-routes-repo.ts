@@ -77,6 +77,23 @@ function compare(ctx: Ctx) {
   return ok(body);
 }
 
+/**
+ * GET /repository/merge_base?refs[]=a&refs[]=b: the commit both reach, as GitLab answers it: 400
+ * "Provide at least 2 refs", 400 "Could not find ref(s): …" for unknown refs, 404 "Merge Base Not
+ * Found" when they share no history.
+ */
+function mergeBase(ctx: Ctx) {
+  const { state } = ctx;
+  const refs = [...ctx.query.getAll('refs[]'), ...ctx.query.getAll('refs')].flatMap((r) => r.split(','));
+  if (refs.length < 2) return fail(400, 'Provide at least 2 refs');
+  const unknown = refs.filter((r) => !state.repo.resolve(r));
+  if (unknown.length > 0) return fail(400, `Could not find ${unknown.length === 1 ? 'ref' : 'refs'}: ${unknown.join(', ')}`);
+  const [first, ...rest] = refs.map((r) => state.repo.resolve(r) as string);
+  let base: string | undefined = first;
+  for (const sha of rest) base = base && state.repo.mergeBase(base, sha);
+  return base ? ok(commitSchema(state.site, state.repo.get(base))) : fail(404, '404 Merge Base Not Found');
+}
+
 function tagAnswer(state: FakeGitLabState, name: string) {
   const tag = state.repo.tags.get(name);
   if (!tag) return undefined;
@@ -160,6 +177,7 @@ export const repositoryRoutes: Route[] = [
   route('POST', 'repository/commits/:sha/cherry_pick', (ctx) => pickOnto(ctx, false)),
   route('POST', 'repository/commits/:sha/revert', (ctx) => pickOnto(ctx, true)),
   route('GET', 'repository/compare', compare),
+  route('GET', 'repository/merge_base', mergeBase),
   route('GET', 'repository/tags', (ctx) => {
     const names = [...ctx.state.repo.tags.values()].filter((t) => searchMatches(t.name, ctx.query.get('search')));
     return paginate(ctx, sortBy(names, (t) => t.createdAt, ctx.query.get('sort')).map((t) => tagAnswer(ctx.state, t.name)));

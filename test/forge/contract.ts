@@ -65,6 +65,23 @@ export function forgeContract(name: string, create: () => Promise<ForgeFixture>)
         expect(await errorCode(forge.resolveRef('no-such-branch'))).toBe('REF_NOT_FOUND');
       });
 
+      it('compares two commits as GitHub does: ahead, behind, identical, or diverged (a cherry-pick is not the commit)', async () => {
+        const released = await fx.commit(forge.defaultBranch, 'feat: released');
+        await forge.createTag('v3.0.0', released, 'Release v3.0.0');
+        const fix = await fx.commit(`hotfix/v3.0.1`, 'fix: payment timeout', { 'payment.txt': 'timeout: 30s\n' });
+        const newer = await fx.commit(forge.defaultBranch, 'feat: banner', { 'banner.txt': 'hello\n' });
+        expect(await forge.compareCommits(released, newer)).toBe('ahead');
+        expect(await forge.compareCommits('v3.0.0', newer)).toBe('ahead');
+        expect(await forge.compareCommits(newer, released)).toBe('behind');
+        expect(await forge.compareCommits(newer, newer)).toBe('identical');
+        // The hotfix branch (from the release, with its own fix) and main each lack the other's commit.
+        expect(await forge.compareCommits(fix, newer)).toBe('diverged');
+        expect(await forge.compareCommits(newer, fix)).toBe('diverged');
+        expect(await forge.compareCommits(released, fix)).toBe('ahead');
+        expect(await errorCode(forge.compareCommits(released, 'no-such-ref'))).toBe('REF_NOT_FOUND');
+        expect(await errorCode(forge.compareCommits('a..b', newer))).toBe('INVALID_REF');
+      });
+
       it('rejects refs git would not accept before asking anyone', async () => {
         for (const bad of ['a..b', '-rf', 'has space', 'x\u0001y', 'a'.repeat(300)]) {
           expect(await errorCode(forge.resolveRef(bad))).toBe('INVALID_REF');

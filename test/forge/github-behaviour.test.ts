@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { GitHubForge } from '../../activities/forge/github.js';
-import { iso } from '../fakes/github-git.js';
+import { iso, person } from '../fakes/github-git.js';
 import { startFakeGitHub, type FakeGitHub } from '../fakes/github.js';
 import { errorCode } from './contract.js';
 import { forgeFor } from './github-fixture.js';
@@ -209,6 +209,21 @@ describe('GitHub rules', () => {
     const closing = await open('closing');
     await forge.closeChangeRequest(closing);
     expect((await forge.getChangeRequest(closing)).state).toBe('closed');
+  });
+
+  it("compares in one request of one commit, and reads GitHub's 404 for unrelated histories as diverged", async () => {
+    const base = fake.commit('main', 'feat: a');
+    const head = fake.commit('main', 'feat: b');
+    const { value, requests } = await requestsDuring(() => forge.compareCommits(base, head));
+    expect(value).toBe('ahead');
+    expect(requests).toBe(1);
+    expect(fake.http.log.at(-1)?.query).toContain('per_page=1');
+    const orphan = fake.state.git.commitOn('imported', 'an unrelated history', { 'other.txt': 'x\n' }, person('octocat'));
+    const raw = await fetch(`${fake.url}/repos/acme/api/compare/${orphan}...${head}`, { headers: { authorization: `Bearer ${fake.token}` } });
+    expect(raw.status).toBe(404);
+    expect(await raw.json()).toMatchObject({ message: `No common ancestor between ${orphan} and ${head}.` });
+    expect(await forge.compareCommits(orphan, head)).toBe('diverged');
+    expect(await errorCode(forge.compareCommits(base, 'f'.repeat(40)))).toBe('REF_NOT_FOUND');
   });
 
   it('spaces writes as GitHub asks (one a second by default; 300 ms here)', async () => {

@@ -209,6 +209,29 @@ describe('GitLabForge', () => {
     });
   });
 
+  describe('comparing commits (the merge-base API)', () => {
+    it('answers from one merge-base request, as GitLab answers it: unrelated histories are diverged, unknown commits REF_NOT_FOUND', async () => {
+      await start();
+      const forge = forgeFor(gl);
+      const base = await gl.commit('main', 'feat: a');
+      const head = await gl.commit('main', 'feat: b');
+      gl.http.log.length = 0;
+      expect(await forge.compareCommits(base, head)).toBe('ahead');
+      expect(gl.http.log.map((r) => r.path.split('/').slice(5).join('/'))).toEqual(['repository/merge_base']);
+      expect(gl.http.log[0]?.query).toContain(`refs%5B%5D=${base}`);
+      const orphan = gl.state.repo.addCommit([], 'an unrelated history', new Map([['other.txt', 'x\n']]), 'someone');
+      const get = (query: string) => fetch(`${gl.url}/api/v4/projects/${encodeURIComponent(gl.projectPath)}/repository/merge_base?${query}`, { headers: { 'private-token': gl.token } });
+      const none = await get(`refs[]=${orphan}&refs[]=${head}`);
+      expect([none.status, await none.json()]).toEqual([404, { message: '404 Merge Base Not Found' }]);
+      expect(await forge.compareCommits(orphan, head)).toBe('diverged');
+      const unknown = await get(`refs[]=${base}&refs[]=nope`);
+      expect([unknown.status, await unknown.json()]).toEqual([400, { message: 'Could not find ref: nope' }]);
+      const one = await get(`refs[]=${base}`);
+      expect([one.status, await one.json()]).toEqual([400, { message: 'Provide at least 2 refs' }]);
+      expect(await errorCode(forge.compareCommits(base, 'f'.repeat(40)))).toBe('REF_NOT_FOUND');
+    });
+  });
+
   describe('figures', () => {
     it('builds the changelog of 500 commits and 120 merge requests in at most 10 requests', async () => {
       await start();

@@ -33,8 +33,8 @@ export interface DemoEnv {
   cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
   /** `trainyard status <train> --json`. */
   statusOf(train: string): Promise<TrainStatus>;
-  /** Polls `status` until the train is in `stage`. */
-  waitForStage(train: string, stage: string, timeoutMs?: number): Promise<TrainStatus>;
+  /** Polls `status` until the train is in `stage` (or in one of several, so a wrong turn ends the wait at once). */
+  waitForStage(train: string, stage: string | string[], timeoutMs?: number): Promise<TrainStatus>;
   /** The version a demo environment's process reports. */
   versionAt(port: number): Promise<string>;
   stop(): Promise<void>;
@@ -107,7 +107,8 @@ export async function startDemoEnv(extraConfig = '', options: { ui?: boolean } =
     // a test asserts on goes through the CLI (`statusOf`).
     async waitForStage(train, stage, timeoutMs = 45_000) {
       const id = await pollUntil(`train ${train} to exist`, () => resolveTrain(client, train, { latestIfNoneActive: true }), { timeoutMs });
-      return queryUntil(client.workflow.getHandle(id), statusQuery, (s) => s.stage === stage, `${id} to reach ${stage}`, { timeoutMs });
+      const stages = Array.isArray(stage) ? stage : [stage];
+      return queryUntil(client.workflow.getHandle(id), statusQuery, (s) => stages.includes(s.stage), `${id} to reach ${stages.join(' or ')}`, { timeoutMs });
     },
     async versionAt(port) {
       const body = (await (await fetch(`http://127.0.0.1:${port}/version`)).json()) as { version: string };

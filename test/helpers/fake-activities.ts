@@ -7,9 +7,10 @@ import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { translated } from '../../activities/index.js';
-import { ledgerSignaller, rollbackStarter, schedulePauser, trainSuperseder, workflowWatcher } from '../../activities/ledger.js';
+import { activeTrainFinder, ledgerSignaller, rollbackStarter, schedulePauser, trainSuperseder, workflowWatcher } from '../../activities/ledger.js';
 import type { CheckRequest, DeployOutcome, DeployRequest, Notification, TrainActivities } from '../../activities/types.js';
 import type { FreezeWindow } from '../../domain/freeze-windows.js';
+import type { CommitRelation } from '../../domain/production-order.js';
 import type { CheckOutcome, EnvironmentName, TrainPolicy } from '../../domain/train.js';
 
 export interface FakeWorld {
@@ -24,6 +25,10 @@ export interface FakeWorld {
   /** Freeze windows the ledgers are configured with. */
   freezeWindows?: FreezeWindow[];
   running: Record<EnvironmentName, string | null>;
+  /** The default branch's head (what a cut without a ref tags). */
+  head: string;
+  /** How `head` relates to `base`; default: identical when equal, else `ahead` (a history that only moves forward). */
+  compare: (base: string, head: string) => CommitRelation;
   /** Decides each deploy: return normally to succeed (with the step's result, if not the usual), throw to fail. */
   onDeploy: (req: DeployRequest, attempt: number) => Promise<void | DeployOutcome>;
   onCheck: (req: CheckRequest) => CheckOutcome;
@@ -51,6 +56,8 @@ export function fakeWorld(): FakeWorld {
     changelogs: [],
     hotfixes: [],
     running: { staging: null, production: 'api/v2024.09.30.1' },
+    head: 'c0ffee0000000000000000000000000000000001',
+    compare: (base, head) => (base === head ? 'identical' : 'ahead'),
     onDeploy: async () => undefined,
     onCheck: () => ({ passed: true, summary: 'ok' }),
   };
@@ -75,6 +82,7 @@ export function fakeActivities(world: FakeWorld, trainPolicy: TrainPolicy, clien
     signalLedger: ledgerSignaller(client, taskQueue, () => ({ ...(trainPolicy.operators ? { operators: trainPolicy.operators } : {}), ...(world.freezeWindows ? { freezeWindows: world.freezeWindows, timeZone: 'UTC' } : {}) })),
     supersedeTrain: trainSuperseder(client),
     workflowRunning: workflowWatcher(client),
+    activeTrains: activeTrainFinder(client),
     pauseCutSchedule: schedulePauser(client),
     startRollback: rollbackStarter(client, taskQueue),
     async prepareHotfix(req) {
@@ -89,7 +97,10 @@ export function fakeActivities(world: FakeWorld, trainPolicy: TrainPolicy, clien
       return trainPolicy;
     },
     async resolveCommit({ ref }) {
-      return ref && world.tags.has(ref) ? world.tags.get(ref)! : 'c0ffee0000000000000000000000000000000001';
+      return ref && world.tags.has(ref) ? world.tags.get(ref)! : world.head;
+    },
+    async compareCommits({ base, head }) {
+      return world.compare(base, head);
     },
     async listReleaseTags() {
       return [...world.tags.keys()];

@@ -11,12 +11,12 @@ export const DAY = 24 * 3_600_000;
 
 export async function startTrain(
   env: TestWorkflowEnvironment,
-  opts: { service: string; tag: string; taskQueue: string; policy: TrainPolicy; releaseInMs?: number; startedBy?: string },
+  opts: { service: string; tag: string; taskQueue: string; policy: TrainPolicy; releaseInMs?: number; startedBy?: string; commit?: string },
 ): Promise<WorkflowHandle> {
   const input: TrainInput = {
     service: opts.service,
     tag: opts.tag,
-    commit: 'c0ffee0000000000000000000000000000000001',
+    commit: opts.commit ?? 'c0ffee0000000000000000000000000000000001',
     policy: { ...opts.policy, service: opts.service },
     startedBy: opts.startedBy ?? 'test',
     // The server's clock, not ours: earlier tests skipped it days ahead.

@@ -227,6 +227,50 @@ describe('promote', () => {
   });
 });
 
+describe('promote of a train held because production runs what it does not contain', () => {
+  const hold = { running: { tag: 'v1.3.1', commit: 'abc1234'.padEnd(40, '0') }, relation: 'diverged' as const, why: 'production runs v1.3.1 (abc1234), which v1.4.0 does not contain: deploying it would remove that change' };
+  const held = (p: TrainPolicy = policy()) => {
+    const status = trainAt(['cut', 'staging', 'awaiting-release', 'awaiting-decision'], p);
+    status.actions.push({ kind: 'promote', by: 'alice', reason: 'release day', at: 3 });
+    status.productionHold = hold;
+    return status;
+  };
+
+  it('without overrideBackwards is rejected with the reason and the choices, even after an earlier promote', () => {
+    const problem = promoteProblem(held(), policy(), ask);
+    expect(problem).toContain(`waits: ${hold.why}`);
+    expect(problem).toMatch(/re-tag from a newer commit, abort, or promote with overrideBackwards/);
+  });
+
+  it('with overrideBackwards needs the rollback right as well as promote (it removes changes as a rollback does)', () => {
+    const p = policy({ operators: [{ name: 'alice', rights: ['promote'] }, { name: 'rm', rights: ['promote', 'rollback'] }, { name: 'sre', rights: ['rollback'] }] });
+    expect(promoteProblem(held(p), p, { ...ask, overrideBackwards: true })).toBe('"alice" does not have the "rollback" right on service api');
+    expect(promoteProblem(held(p), p, { by: 'sre', reason: 'x', overrideBackwards: true })).toBe('"sre" does not have the "promote" right on service api');
+    expect(promoteProblem(held(p), p, { by: 'rm', reason: 'the fix is reverted upstream', overrideBackwards: true })).toBeUndefined();
+    expect(promoteProblem(held(p), p, { by: 'rm', reason: 'x', overrideBackwards: true, overrideFreeze: true })).toBe('"rm" does not have the "override-freeze" right on service api');
+  });
+
+  it('still needs a reason, and overrideBackwards must be a boolean', () => {
+    expect(promoteProblem(held(), policy(), { by: 'rm', reason: ' ', overrideBackwards: true })).toMatch(/a reason is required/);
+    expect(promoteProblem(held(), policy(), { by: 'rm', reason: 'x', overrideBackwards: 'yes' } as never)).toBe('"overrideBackwards" must be a boolean');
+  });
+
+  it('overrideBackwards on a train that is not held is rejected: there is nothing to override', () => {
+    expect(promoteProblem(trainAt(['cut', 'staging', 'awaiting-release']), policy(), { ...ask, overrideBackwards: true })).toContain('is not held by the production check');
+  });
+
+  it('rerunE2E is rejected while held: E2E would not change what production runs', () => {
+    const status = held();
+    status.e2e = failedE2E;
+    expect(rerunE2EProblem(status, policy(), ask)).toContain(`waits because ${hold.why}`);
+  });
+
+  it('abort and supersede stay open while held', () => {
+    expect(abortProblem(held(), policy(), ask)).toBeUndefined();
+    expect(supersedeProblem(held(), policy(), { ...ask, newTag: 'v1.4.1' })).toBeUndefined();
+  });
+});
+
 describe('the other commands', () => {
   it('abort is accepted until the train ends, then rejected with how it ended', () => {
     expect(abortProblem(trainAt(['cut', 'staging', 'e2e']), policy(), ask)).toBeUndefined();

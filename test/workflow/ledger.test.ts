@@ -6,6 +6,7 @@
  * has it a day away; one that must meet a freeze at its release time meets a freeze set before it
  * could get there (before its cut, or while its staging deploy is held by the test).
  */
+import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Context } from '@temporalio/activity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -340,6 +341,99 @@ describe.concurrent('environment ledger', () => {
       const ledger = await env.client.workflow.getHandle(ledgerId(service, 'production')).query(ledgerQuery);
       expect(ledger.frozen.frozen).toBe(false);
       await recordHistory('hotfix freezes the scheduled train', hotfix);
+    });
+  });
+
+  it('a train whose commit does not contain what production runs is held, and deploys only on a promote with overrideBackwards', async () => {
+    const operators = [
+      { name: 'rm', rights: ['promote' as const, 'rollback' as const] },
+      { name: 'dev', rights: ['promote' as const] },
+    ];
+    const [hotfixCommit, trainCommit] = ['h0tf1x'.padEnd(40, '2'), 'fea7'.padEnd(40, '3')];
+    await withService(
+      (w) => (w.compare = (base, head) => (base === head ? 'identical' : base === hotfixCommit && head === trainCommit ? 'diverged' : 'ahead')),
+      async ({ service, taskQueue, world, policy: p }) => {
+        const hotfix = await startTrain(env, { service, tag: `${service}/v1.1`, taskQueue, policy: { ...p, hasE2E: false }, commit: hotfixCommit });
+        await reach(hotfix, 'awaiting-release');
+        await hotfix.executeUpdate(promoteUpdate, { args: [{ by: 'rm', reason: 'hotfix' }] });
+        expect((await finished(hotfix)).stage).toBe('released');
+        const ledger = env.client.workflow.getHandle(ledgerId(service, 'production'));
+        await queryUntil(ledger, ledgerQuery, (l) => l.deployments.length === 1, 'the ledger to record the hotfix');
+
+        const train = await startTrain(env, { service, tag: `${service}/v1.2`, taskQueue, policy: { ...p, hasE2E: false }, commit: trainCommit });
+        await reach(train, 'awaiting-release');
+        await train.executeUpdate(promoteUpdate, { args: [{ by: 'dev', reason: 'release day' }] });
+        const held = await reach(train, 'awaiting-decision');
+        const why = `production runs ${service}/v1.1 (h0tf1x2), which ${service}/v1.2 does not contain: deploying it would remove that change`;
+        expect(held.productionHold).toMatchObject({ running: { tag: `${service}/v1.1`, commit: hotfixCommit }, relation: 'diverged' });
+        expect(held.waitingFor).toContain(why);
+        expect(world.deploys.filter((d) => d.environment === 'production').map((d) => d.tag)).toEqual([`${service}/v1.1`]);
+        expect(world.notifications.some((n) => n.event === 'awaiting-decision' && n.text.includes(why))).toBe(true);
+        // The held train gave the production lock back: a rollback or a hotfix is not held up by it.
+        expect((await ledger.query(ledgerQuery)).holder).toBeUndefined();
+
+        expect(await rejection(train.executeUpdate(promoteUpdate, { args: [{ by: 'rm', reason: 'again' }] }))).toContain(`waits: ${why}`);
+        expect(await rejection(train.executeUpdate(promoteUpdate, { args: [{ by: 'dev', reason: 'ship', overrideBackwards: true }] }))).toBe(`"dev" does not have the "rollback" right on service ${service}`);
+        await train.executeUpdate(promoteUpdate, { args: [{ by: 'rm', reason: 'the fix is in the next release', overrideBackwards: true }] });
+        const released = await finished(train);
+        expect(released.stage).toBe('released');
+        expect(released.actions.map((a) => [a.kind, a.by, a.overrideBackwards])).toEqual([['promote', 'dev', undefined], ['promote', 'rm', `${service}/v1.1`]]);
+        expect(world.deploys.filter((d) => d.environment === 'production').map((d) => d.tag)).toEqual([`${service}/v1.1`, `${service}/v1.2`]);
+        expect(world.notifications.some((n) => n.event === 'operator-action' && n.text.startsWith(`rm deploys ${service}/v1.2 over ${service}/v1.1`))).toBe(true);
+        const record = (await queryUntil(ledger, ledgerQuery, (l) => l.deployments.length === 2, 'the ledger to record the override')).deployments.at(-1);
+        expect(record).toMatchObject({ tag: `${service}/v1.2`, outcome: 'verified', by: 'rm', note: `deployed over ${service}/v1.1, which it does not contain (rm: the fix is in the next release)` });
+        await recordHistory('production check holds a train that lacks the running version until a promote overrides it', train);
+      },
+      operators,
+    );
+  });
+
+  it('a held train can be aborted; production keeps what it runs', async () => {
+    await withService(
+      (w) => (w.compare = (base, head) => (base === head ? 'identical' : base === 'b'.repeat(40) && head === 'a'.repeat(40) ? 'behind' : 'ahead')),
+      async ({ service, taskQueue, world }) => {
+        const newer = await startTrain(env, { service, tag: `${service}/v1.2`, taskQueue, policy: policy({ hasE2E: false }), commit: 'b'.repeat(40) });
+        await reach(newer, 'awaiting-release');
+        await newer.executeUpdate(promoteUpdate, { args: [{ by: 'rm', reason: 'ship' }] });
+        expect((await finished(newer)).stage).toBe('released');
+        const older = await startTrain(env, { service, tag: `${service}/v1.1`, taskQueue, policy: policy({ hasE2E: false }), commit: 'a'.repeat(40) });
+        await reach(older, 'awaiting-release');
+        await older.executeUpdate(promoteUpdate, { args: [{ by: 'rm', reason: 'forgot this one' }] });
+        const held = await reach(older, 'awaiting-decision');
+        expect(held.waitingFor).toContain('production would go backwards');
+        await older.executeUpdate(abortUpdate, { args: [{ by: 'rm', reason: 'superseded by v1.2 long ago' }] });
+        expect((await finished(older)).stage).toBe('aborted');
+        expect(world.deploys.filter((d) => d.environment === 'production').map((d) => d.tag)).toEqual([`${service}/v1.2`]);
+      },
+    );
+  });
+
+  it('one train per release slot: a second cut is refused with the reason, a scheduled one skips, a re-tag supersedes', async () => {
+    await withService(() => undefined, async ({ service, taskQueue, world }) => {
+      const cut = (args: object, suffix = '') => env.client.workflow.execute('cutRelease', { workflowId: `cut/${service}${suffix}`, taskQueue, args: [{ service, ...args }] });
+      const first = await cut({ startedBy: 'rm' });
+      const firstTrain = env.client.workflow.getHandle(first.trainId);
+      try {
+        await reach(firstTrain, 'awaiting-release');
+        world.head = 'ba5e'.padEnd(40, '4');
+        const refused = await cut({ startedBy: 'rm' }).catch((err: Error) => err);
+        expect(refused).toBeInstanceOf(WorkflowFailedError);
+        const why = (refused as WorkflowFailedError).cause?.message ?? '';
+        expect(why).toContain(`service ${service} already has a train for this release slot: ${first.trainId} (awaiting-release`);
+        expect(why).toContain(`trainyard tag ${service} --from <sha> --reason`);
+        const scheduled = await env.client.workflow.start('cutRelease', { workflowId: `cut/${service}-scheduled`, taskQueue, args: [{ service, startedBy: 'schedule' }] });
+        const skipped = await scheduled.result();
+        expect(skipped.skipped).toContain(`already has a train for this release slot: ${first.trainId}`);
+        expect([...world.tags.keys()]).toEqual([first.tag]);
+        await recordHistory('a scheduled cut skips a release slot that already has a train', scheduled);
+
+        const retag = await cut({ startedBy: 'oncall', ref: world.head, supersedes: { trainId: first.trainId, tag: first.tag, reason: 'newer commit' } });
+        expect((await finished(firstTrain)).stage).toBe('superseded');
+        expect(retag.tag).not.toBe(first.tag);
+        await env.client.workflow.getHandle(retag.trainId).terminate('test finished');
+      } finally {
+        await firstTrain.terminate('test finished').catch(() => undefined);
+      }
     });
   });
 

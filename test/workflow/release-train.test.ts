@@ -141,10 +141,11 @@ describe('releaseTrain', () => {
         expect(world.notifications.at(-1)).toMatchObject({ event: 'rollback-failed' });
         expect(world.notifications.at(-1)?.text).toContain('fails its smoke test too');
         // The new path is marked in history, which is how replay tells old trains from new
-        // (smoke-after-rollback, and unreleased-train-fails as the train ends unreleased).
+        // (production-never-backwards before production, smoke-after-rollback, and
+        // unreleased-train-fails as the train ends unreleased).
         const history = await handle.fetchHistory();
         const markers = (history.events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch');
-        expect(markers).toHaveLength(2);
+        expect(markers).toHaveLength(3);
       },
     );
   });
