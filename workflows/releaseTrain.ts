@@ -42,8 +42,17 @@ class Train {
   private readonly ledgers: LedgerLink;
   private readonly report: TrainReport;
   private readonly guard: ProductionGuard;
+  /**
+   * Whether this train started with every change below (one marker in its first workflow task).
+   * A `patched()` call later in the run can be read wrongly on replay when a local activity just
+   * before it outlived its workflow task (the marker lands in the next task, which the SDK has not
+   * announced yet, and the replay fails as nondeterministic: seen under load). Trains started
+   * before this marker existed ask each change at its own place, as they ran.
+   */
+  private readonly startedWithChanges: boolean;
 
   constructor(private readonly input: TrainInput) {
+    this.startedWithChanges = patched('changes-known-at-start');
     this.status = initialStatus(workflowInfo().workflowId, input);
     this.ledgers = new LedgerLink(input, this.status.trainId, this.status.freezes);
     this.report = new TrainReport(input, this.status);
@@ -56,6 +65,11 @@ class Train {
       regenerateChangelog: (previousTag) => this.publishChangelog(previousTag, true),
     });
     this.guard = new ProductionGuard(input, this.status, this.report, this.controls, failureMessage);
+  }
+
+  /** A behaviour change (`patched`) as this train knows it: at its start, or where an older train met it. */
+  private has(change: 'unreleased-train-fails' | 'production-never-backwards' | 'keep-requests-during-notice' | 'smoke-after-rollback'): boolean {
+    return this.startedWithChanges || patched(change);
   }
 
   async run(): Promise<TrainStatus> {
@@ -73,7 +87,7 @@ class Train {
     await condition(allHandlersFinished);
     // Added after trains were already running: every train completed, so the UI showed a
     // rolled-back, failed, expired or aborted train as a green "Completed". Older trains replay without it.
-    if (this.status.stage !== 'released' && patched('unreleased-train-fails')) endUnreleased(this.status, cancelled);
+    if (this.status.stage !== 'released' && this.has('unreleased-train-fails')) endUnreleased(this.status, cancelled);
     return this.status;
   }
 
@@ -128,7 +142,7 @@ class Train {
    * replay without the check.
    */
   private async releaseToProduction(hotfix: boolean): Promise<void> {
-    const guarded = patched('production-never-backwards');
+    const guarded = this.has('production-never-backwards');
     for (;;) {
       let hold: ProductionHold | undefined;
       const bypassFreeze = hotfix || this.status.actions.some((a) => a.kind === 'promote' && a.overrideFreeze === true);
@@ -204,7 +218,7 @@ class Train {
         // From here `retryDeploy` is accepted (its validator looks at failedDeploy): a request that
         // lands while the notification goes out must count (`patched`: older runs replay as they ran,
         // resetting the request after the notification).
-        const keepRequests = patched('keep-requests-during-notice');
+        const keepRequests = this.has('keep-requests-during-notice');
         if (keepRequests) this.controls.retryRequested = false;
         this.status.failedDeploy = { environment, error };
         this.report.waitFor(`retryDeploy or abort (deploy of ${tag} to ${environment} failed: ${error})`);
@@ -258,7 +272,7 @@ class Train {
       }
       this.report.enter('awaiting-decision');
       // As for retryDeploy above: a rerunE2E accepted during the notification counts.
-      const keepRequests = patched('keep-requests-during-notice');
+      const keepRequests = this.has('keep-requests-during-notice');
       if (keepRequests) this.controls.rerunRequested = false;
       this.report.waitFor(`${decision.why}, or rerunE2E`);
       await this.report.tell('awaiting-decision', `${this.input.tag} is waiting for ${decision.why}.`);
@@ -318,7 +332,7 @@ class Train {
       await this.report.annotate('production', previous.tag);
       // Added after trains were already running: a rollback was recorded as verified without a
       // smoke test. Trains that rolled back before this change replay without it.
-      if (patched('smoke-after-rollback') && this.input.policy.smoke.production) {
+      if (this.has('smoke-after-rollback') && this.input.policy.smoke.production) {
         const smoke = await longRunning.runCheck.executeWithOptions(step(`Smoke test ${previous.tag} in production after the rollback`, this.input.policy), [
           { service, check: 'smoke', environment: 'production', tag: previous.tag, commit: previous.commit, trainId: this.status.trainId },
         ]);
