@@ -60,7 +60,7 @@ async function main(): Promise<void> {
   const settings = startSettings(root);
   const demoDir = join(settings.dataDir, 'demo');
   const demo = !process.env.TRAINYARD_CONFIG;
-  const { config, baseDir } = demo
+  const { config, baseDir, path } = demo
     ? loadConfigFile(join(root, 'demo', 'trainyard.yaml'), (raw) => adjustDemoConfig(raw, settings))
     : loadConfigFile(configPath(undefined));
   if (demo && setupDemoRepo(demoDir)) console.log(`Created the demo's git repository at ${join(demoDir, 'repo')}`);
@@ -75,7 +75,7 @@ async function main(): Promise<void> {
     target = localTarget(server.address);
   }
   const client = await connectClient(target);
-  const worker = await createTrainyardWorker({ connection: await connectWorker(target), namespace: target.namespace, config, baseDir });
+  const worker = await createTrainyardWorker({ connection: await connectWorker(target), namespace: target.namespace, config, baseDir, configFile: path });
   const running = worker.run();
   for (const [verb, ids] of Object.entries(await upsertAllSchedules(client, config))) {
     if (ids.length > 0) console.log(`Schedules ${verb}: ${ids.join(', ')}`);

@@ -53,6 +53,8 @@ export interface LedgerState {
   /** Trains told about freeze changes (their validators need the freeze state synchronously). */
   subscribers: string[];
   operators?: { name: string; rights: Right[] }[];
+  /** Where the operators are declared, for refusals. */
+  operatorsIn?: string;
   /** Recurring freezes from the config, in `timeZone`. */
   windows?: FreezeWindow[];
   timeZone?: string;
@@ -61,6 +63,8 @@ export interface LedgerState {
 /** What a ledger takes from the service's config (sent with every message, so changes arrive). */
 export interface LedgerConfig {
   operators?: { name: string; rights: Right[] }[];
+  /** Where the operators are declared, for refusals. */
+  operatorsIn?: string;
   freezeWindows?: FreezeWindow[];
   timeZone?: string;
 }
@@ -68,6 +72,8 @@ export interface LedgerConfig {
 export function configure(state: LedgerState, config: LedgerConfig): void {
   if (config.operators) state.operators = config.operators;
   else delete state.operators;
+  if (config.operatorsIn) state.operatorsIn = config.operatorsIn;
+  else delete state.operatorsIn;
   state.windows = config.freezeWindows ?? [];
   if (config.timeZone) state.timeZone = config.timeZone;
 }
