@@ -188,6 +188,10 @@ export function createActivities({ config, drivers, client, callbacks, configFil
     async trainPolicy({ service }) {
       return trainPolicyOf(config, service, configFile);
     },
+    async ledgerConfig({ service }) {
+      trainPolicyOf(config, service); // UNKNOWN_SERVICE, naming the known ones
+      return ledgerConfigOf(config, service, configFile);
+    },
     async resolveCommit({ service, ref }) {
       const forge = drivers.forge(service);
       return forge.resolveRef(ref ?? forge.defaultBranch);

@@ -2,7 +2,7 @@
  * The activities a workflow may call, as types only: workflows import this file with `import type`,
  * so no activity implementation (or Node built-in) can reach the workflow sandbox.
  */
-import type { LockRequest } from '../domain/ledger.js';
+import type { LedgerConfig, LockRequest } from '../domain/ledger.js';
 import type { StepPolicy } from '../domain/steps.js';
 import type { ChangelogSummary, CheckOutcome, EnvironmentName, TrainPolicy } from '../domain/train.js';
 import type { Subscription } from '../workflows/ledger-messages.js';
@@ -72,6 +72,8 @@ export interface TrainActivities {
   signalLedger(req: LedgerSignal): Promise<void>;
   /** The decision-relevant part of a service's config (no driver settings, no secrets). */
   trainPolicy(req: { service: string }): Promise<TrainPolicy>;
+  /** What a ledger takes from its service's config (operators, freeze windows); UNKNOWN_SERVICE if none. */
+  ledgerConfig(req: { service: string }): Promise<LedgerConfig>;
   /** The commit a ref (branch, tag or sha) points at; the default branch's head when `ref` is absent. */
   resolveCommit(req: { service: string; ref?: string }): Promise<string>;
   listReleaseTags(req: { service: string }): Promise<string[]>;

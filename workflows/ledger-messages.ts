@@ -3,7 +3,7 @@
  * product: `temporal workflow update --name freeze` works as `trainyard freeze` does.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { Right } from '../domain/config.js';
+import type { Operator } from '../domain/config.js';
 import type { DeploymentRecord, FreezeView, LedgerConfig, LedgerState, LockRequest, RollbackRequest } from '../domain/ledger.js';
 import type { EnvironmentName } from '../domain/train.js';
 
@@ -17,7 +17,7 @@ export interface FreezeRequest {
 export interface Subscription {
   trainId: string;
   /** The service's operators as the train's policy has them (the ledger enforces the same rights). */
-  operators?: { name: string; rights: Right[] }[];
+  operators?: Operator[];
 }
 
 export const requestLockSignal = defineSignal<[LockRequest]>('requestLock');
@@ -28,6 +28,8 @@ export const hotfixFreezeSignal = defineSignal<[{ trainId: string; tag: string; 
 export const incidentFreezeSignal = defineSignal<[{ by: string; reason: string }]>('incidentFreeze');
 /** The service's config for this ledger (operators, freeze windows, zone); sent with every message. */
 export const configureSignal = defineSignal<[LedgerConfig]>('configure');
+/** Read the service's config again (operators, freeze windows) from the worker; no payload. */
+export const reloadConfigSignal = defineSignal<[]>('reloadConfig');
 export const subscribeSignal = defineSignal<[Subscription]>('subscribe');
 export const freezeUpdate = defineUpdate<FreezeView, [FreezeRequest]>('freeze');
 export const unfreezeUpdate = defineUpdate<FreezeView, [{ by: string; reason: string }]>('unfreeze');

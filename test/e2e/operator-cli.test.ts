@@ -46,8 +46,9 @@ describe('operating environments through the CLI', () => {
     expect(await ok(['env', 'demo'])).toMatch(/demo production: no train has deployed here and nobody has frozen it yet/);
     await fails(['env', 'nosuch'], 1, /there is no production ledger of "nosuch", and it is not a service of .*trainyard\.yaml\nServices there: demo/);
 
-    // No ledger exists yet: the CLI applies the config's rights before creating one.
-    await fails(['freeze', 'demo', '--reason', 'x', '--as', 'bob'], 1, /^freeze rejected: "bob" does not have the "freeze" right on service demo \(per .*trainyard\.yaml\)/);
+    // No ledger exists yet: the CLI creates it, the ledger reads the operators from the worker's
+    // config, and its validator refuses (the CLI checks nothing itself).
+    await fails(['freeze', 'demo', '--reason', 'x', '--as', 'bob'], 1, /^freeze rejected: "bob" does not have the "freeze" right on service demo; ask an admin/);
     await fails(['freeze', 'demo', '--reason', 'x', '--until', 'tomorrow', '--as', 'alice'], 2, /"tomorrow" is neither an ISO time .* nor a duration \(90m, 2h, 3d/);
     await fails(['freeze', 'demo', '--reason', 'x', '--until', '2000-01-01T00:00:00Z', '--as', 'alice'], 2, /2000-01-01T00:00:00Z is in the past/);
     await fails(['freeze', 'demo', '--reason', 'x', '--env', 'prod'], 2, /Allowed choices are production, staging, all/);
@@ -61,7 +62,7 @@ describe('operating environments through the CLI', () => {
     expect(ledger.frozen).toMatchObject({ frozen: true, by: 'alice', reason: 'incident 42' });
     expect(ledger.frozen.until).toBeGreaterThanOrEqual(before + 2 * 3_600_000 - 1_000);
     expect(ledger.frozen.until).toBeLessThanOrEqual(Date.now() + 2 * 3_600_000);
-    // The ledger the CLI created got the config's operators: it enforces them itself from now on.
+    // The ledger read the config's operators when it started: it enforces them itself.
     expect(ledger.operators?.map((o) => o.name)).toEqual(['alice', 'bob']);
     const text = await ok(['env', 'demo']);
     expect(text).toMatch(/Freeze\s+frozen by alice: incident 42; since .*, until \d{4}-\d{2}-\d{2}/);
@@ -86,9 +87,9 @@ describe('operating environments through the CLI', () => {
       /^promote rejected: production is frozen by alice: incident 42 .*override-freeze right.*\nWith the override-freeze right: trainyard promote train\/demo\/\S+ --override-freeze --reason/,
     );
 
-    // The train has subscribed: the ledger now knows the operators and enforces them itself.
+    // The ledger enforces the same operators as the train.
     expect((await ledgerOf()).operators?.map((o) => o.name)).toEqual(['alice', 'bob']);
-    await fails(['freeze', 'demo', '--reason', 'x', '--as', 'bob'], 1, /^freeze rejected: "bob" does not have the "freeze" right on service demo\n?$/);
+    await fails(['freeze', 'demo', '--reason', 'x', '--as', 'bob'], 1, /^freeze rejected: "bob" does not have the "freeze" right on service demo; ask an admin to add it to bob's rights in services\.demo\.operators of \S+trainyard\.yaml\n?$/);
     await fails(['promote', 'demo', '--reason', 'ship it', '--override-freeze', '--as', 'bob'], 1, /promote rejected: "bob" does not have the "override-freeze" right/);
 
     expect(await ok(['promote', 'demo', '--reason', 'hotfix for incident 42', '--override-freeze', '--as', 'alice'])).toContain(
@@ -138,7 +139,7 @@ describe('operating environments through the CLI', () => {
     expect(frozen).toMatch(/froze demo staging \(by alice: end of quarter\) until someone unfreezes it/);
     expect(frozen).toMatch(/froze demo production \(by alice: end of quarter\) until someone unfreezes it/);
     expect((await ledgerOf('staging')).frozen).toMatchObject({ frozen: true, reason: 'end of quarter' });
-    await fails(['freeze', 'demo', '--env', 'all', '--reason', 'x', '--as', 'bob'], 1, /freeze rejected in staging: "bob" does not have the "freeze" right on service demo\nfreeze rejected in production: "bob"/);
+    await fails(['freeze', 'demo', '--env', 'all', '--reason', 'x', '--as', 'bob'], 1, /freeze rejected in staging: "bob" does not have the "freeze" right on service demo; ask an admin[^\n]*\nfreeze rejected in production: "bob"/);
 
     await ok(['unfreeze', 'demo', '--env', 'production', '--reason', 'prod is fine', '--as', 'alice']);
     const unfrozen = await ok(['unfreeze', 'demo', '--env', 'all', '--reason', 'quarter closed', '--as', 'alice']);

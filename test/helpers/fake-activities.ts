@@ -70,9 +70,14 @@ export async function hangUntilCancelled(): Promise<never> {
  * `supersedeTrain`), so trains, cuts and the real ledger workflow are tested together.
  */
 export function fakeActivities(world: FakeWorld, trainPolicy: TrainPolicy, client: Client, taskQueue: string): TrainActivities {
+  // What the worker's config gives a ledger.
+  const ledgerConfig = () => ({ ...(trainPolicy.operators ? { operators: trainPolicy.operators } : {}), ...(world.freezeWindows ? { freezeWindows: world.freezeWindows, timeZone: 'UTC' } : {}) });
   // Errors cross the boundary as the worker's do: through the one translation point.
   return translated<TrainActivities>({
-    signalLedger: ledgerSignaller(client, taskQueue, () => ({ ...(trainPolicy.operators ? { operators: trainPolicy.operators } : {}), ...(world.freezeWindows ? { freezeWindows: world.freezeWindows, timeZone: 'UTC' } : {}) })),
+    signalLedger: ledgerSignaller(client, taskQueue, ledgerConfig),
+    async ledgerConfig() {
+      return ledgerConfig();
+    },
     supersedeTrain: trainSuperseder(client),
     workflowRunning: workflowWatcher(client),
     pauseCutSchedule: schedulePauser(client),

@@ -226,6 +226,34 @@ describe.concurrent('environment ledger', () => {
     );
   });
 
+  it('a ledger just created knows its operators: a raw update without the right is refused, and nothing is written', async () => {
+    const operators = [{ name: 'sre', rights: ['freeze' as const] }, { name: 'dev', rights: ['promote' as const] }, { name: 'reader', rights: [] }];
+    await withService(
+      () => undefined,
+      async ({ service, taskQueue }) => {
+        // Started bare, as `temporal workflow start` would: nobody passed it the operators.
+        const ledger = await productionLedger(service, taskQueue);
+        // As `temporal workflow update` sends it, the moment the ledger exists: refused either way.
+        const early = await rejection(ledger.executeUpdate(freezeUpdate, { args: [{ by: 'dev', reason: 'lol' }] }));
+        expect(early).toMatch(new RegExp(`^("dev" does not have the "freeze" right on service ${service};|the production ledger of ${service} has not read the service's operators from the config yet)`));
+        const known = await queryUntil(ledger, ledgerQuery, (l) => l.configured === true, 'the ledger to read its operators from the config');
+        expect(known.operators).toEqual(operators);
+        const where = `services.${service}.operators of the worker's config`;
+        expect(await rejection(ledger.executeUpdate(freezeUpdate, { args: [{ by: 'dev', reason: 'lol' }] }))).toBe(`"dev" does not have the "freeze" right on service ${service}; ask an admin to add it to dev's rights in ${where}`);
+        expect(await rejection(ledger.executeUpdate(freezeUpdate, { args: [{ by: 'reader', reason: 'lol' }] }))).toBe(
+          `"reader" does not have the "freeze" right on service ${service} (reader may only read: their rights are []); ask an admin to add it to reader's rights in ${where}`,
+        );
+        expect(await rejection(ledger.executeUpdate(freezeUpdate, { args: [{ by: 'mallory', reason: 'lol' }] }))).toBe(`"mallory" is not an operator of service ${service}; ask an admin to add them, with the "freeze" right, to ${where}`);
+        // Refused before acceptance: the history holds none of them.
+        const events = (await ledger.fetchHistory()).events ?? [];
+        expect(events.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes || e.workflowExecutionUpdateAdmittedEventAttributes)).toEqual([]);
+        await ledger.executeUpdate(freezeUpdate, { args: [{ by: 'sre', reason: 'incident 7' }] });
+        expect((await ledger.query(ledgerQuery)).frozen).toMatchObject({ frozen: true, by: 'sre' });
+      },
+      operators,
+    );
+  });
+
   it("a freeze window from the config defers the release; override-freeze goes through; unfreeze cannot lift it", async () => {
     const today = new Date().toISOString().slice(0, 10);
     const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
@@ -351,7 +379,8 @@ describe.concurrent('environment ledger', () => {
       const handle = await env.client.workflow.start('environmentLedger', {
         workflowId: ledgerId(service, 'production'),
         taskQueue,
-        args: [{ service, environment: 'production', maxHistoryEvents: 40 }],
+        // With the config, as a train's signal-with-start creates it.
+        args: [{ service, environment: 'production', maxHistoryEvents: 40, config: {} }],
       });
       const firstRun = handle.firstExecutionRunId!;
       await handle.executeUpdate(freezeUpdate, { args: [{ by: 'sre', reason: 'quarter end' }] });
@@ -369,6 +398,8 @@ describe.concurrent('environment ledger', () => {
       await pollUntil('the ledger to continue as new', async () => (await env.client.workflow.getHandle(handle.workflowId).describe()).runId !== firstRun);
       const firstHistory = await env.client.workflow.getHandle(handle.workflowId, firstRun).fetchHistory();
       expect(firstHistory.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes).toBeTruthy();
+      // The new run still knows its config: it does not refuse operators while it reads it again.
+      expect(await env.client.workflow.getHandle(handle.workflowId).query(ledgerQuery)).toMatchObject({ configured: true, deployments: expect.any(Array) });
     });
     await cleanUp(env, service);
   });
