@@ -14,7 +14,7 @@ import { stepPolicyOf } from '../domain/steps.js';
 import type { TrainPolicy } from '../domain/train.js';
 import { readVersion } from './checks/http.js';
 import { changelogPublisher } from './changelog.js';
-import { ledgerSignaller, rollbackStarter, schedulePauser, trainSuperseder, workflowWatcher } from './ledger.js';
+import { cutScheduleController, ledgerSignaller, rollbackStarter, schedulePauser, trainSuperseder, workflowWatcher } from './ledger.js';
 import type { Drivers } from './registry.js';
 import type { DeployContext } from './deploy/deployer.js';
 import { runDeploy, type CallbackWaits } from './deploy/webhook.js';
@@ -185,12 +185,17 @@ export function createActivities({ config, drivers, client, callbacks, configFil
     workflowRunning: workflowWatcher(client),
     startRollback: rollbackStarter(client, config.temporal.taskQueue, (service) => stepPolicyOf(config.services[service] ?? {})),
     pauseCutSchedule: schedulePauser(client),
+    controlCutSchedule: cutScheduleController(client),
     async trainPolicy({ service }) {
       return trainPolicyOf(config, service, configFile);
     },
     async ledgerConfig({ service }) {
       trainPolicyOf(config, service); // UNKNOWN_SERVICE, naming the known ones
       return ledgerConfigOf(config, service, configFile);
+    },
+    async revertChange({ service, pr }) {
+      const change = await drivers.forge(service).revertChangeRequest(pr);
+      return { number: change.number, url: change.url };
     },
     async resolveCommit({ service, ref }) {
       const forge = drivers.forge(service);

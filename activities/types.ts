@@ -3,6 +3,7 @@
  * so no activity implementation (or Node built-in) can reach the workflow sandbox.
  */
 import type { LedgerConfig, LockRequest } from '../domain/ledger.js';
+import type { CutScheduleAction, CutScheduleOutcome } from '../domain/service-actions.js';
 import type { StepPolicy } from '../domain/steps.js';
 import type { ChangelogSummary, CheckOutcome, EnvironmentName, TrainPolicy } from '../domain/train.js';
 import type { Subscription } from '../workflows/ledger-messages.js';
@@ -74,6 +75,13 @@ export interface TrainActivities {
   trainPolicy(req: { service: string }): Promise<TrainPolicy>;
   /** What a ledger takes from its service's config (operators, freeze windows); UNKNOWN_SERVICE if none. */
   ledgerConfig(req: { service: string }): Promise<LedgerConfig>;
+  /** Opens the revert of a merged pull request (idempotent per number); the revert request. */
+  revertChange(req: { service: string; pr: number }): Promise<{ number: number; url: string }>;
+  /**
+   * Pauses, unpauses or triggers the service's cut schedule; `note` is the schedule's note. Not done
+   * (and why) when already paused, not paused, or paused by a freeze.
+   */
+  controlCutSchedule(req: { service: string; action: CutScheduleAction; note: string }): Promise<CutScheduleOutcome>;
   /** The commit a ref (branch, tag or sha) points at; the default branch's head when `ref` is absent. */
   resolveCommit(req: { service: string; ref?: string }): Promise<string>;
   listReleaseTags(req: { service: string }): Promise<string[]>;

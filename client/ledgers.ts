@@ -1,8 +1,9 @@
 /**
  * The environment ledgers (`env/<service>/<environment>`) from an operator's side: reading one,
- * freezing and unfreezing, rolling back. Thin over the ledger's query and updates: the ledger's
- * validators decide who may do what; this file only finds (or creates) the ledger and words the
- * answers. It checks no right itself, so the UI and `temporal workflow update` meet the same rules.
+ * freezing and unfreezing, rolling back, and the service actions the production ledger takes (cut,
+ * revert, the cut schedule). Thin over the ledger's query and updates: the ledger's validators
+ * decide who may do what; this file only finds (or creates) the ledger and words the answers. It
+ * checks no right itself, so the UI and `temporal workflow update` meet the same rules.
  */
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { DateTime } from 'luxon';
@@ -12,10 +13,10 @@ import { TrainyardError } from '../domain/errors.js';
 import { ledgerId } from '../domain/ids.js';
 import { initialLedger, type FreezeView, type LedgerState, type RollbackRequest } from '../domain/ledger.js';
 import { ENVIRONMENTS, type EnvironmentName } from '../domain/train.js';
-import type { Right } from '../domain/config.js';
 import type { environmentLedger, LedgerInput } from '../workflows/environmentLedger.js';
 import { freezeUpdate, ledgerQuery, reloadConfigSignal, rollbackUpdate, unfreezeUpdate, type FreezeRequest } from '../workflows/ledger-messages.js';
 import { SERVICE } from '../workflows/search-attributes.js';
+import { Rejected } from './commands.js';
 import { configPath, loadConfigFile } from './config-file.js';
 
 /** What the `ledger` query returns. */
@@ -30,7 +31,6 @@ export interface ServiceContext {
   configPath: string;
   /** Services of the config; undefined when there is no config file. */
   services?: string[];
-  operators?: { name: string; rights: Right[] }[];
 }
 
 export function serviceContext(configFlag: string | undefined, service: string): ServiceContext {
@@ -38,9 +38,7 @@ export function serviceContext(configFlag: string | undefined, service: string):
   if (!existsSync(path)) return { service, taskQueue: 'trainyard', timeZone: 'UTC', configPath: path };
   const { config } = loadConfigFile(path);
   const s = config.services[service];
-  const ctx: ServiceContext = { service, taskQueue: config.temporal.taskQueue, timeZone: s?.release.timeZone ?? 'UTC', configPath: path, services: Object.keys(config.services) };
-  if (s?.operators) ctx.operators = s.operators;
-  return ctx;
+  return { service, taskQueue: config.temporal.taskQueue, timeZone: s?.release.timeZone ?? 'UTC', configPath: path, services: Object.keys(config.services) };
 }
 
 /** Undefined when the config names the service; otherwise the error to report for a service without a ledger. */
@@ -216,5 +214,23 @@ export async function rollbackLedger(client: Client, ctx: ServiceContext, enviro
     const why = rejection(err);
     if (why === undefined) throw err;
     throw new TrainyardError('REJECTED', `rollback rejected: ${why}`, `See the environment's versions: trainyard env ${ctx.service} --env ${environment}`);
+  }
+}
+
+/**
+ * Sends a service action (cut, revert, cut schedule) to the service's production ledger, creating
+ * it when needed; a refusal by its validator is `<verb> rejected: <why>`.
+ */
+export async function serviceAction<T>(client: Client, ctx: ServiceContext, verb: string, send: (ledger: WorkflowHandle<typeof environmentLedger>) => Promise<T>): Promise<T> {
+  if (ctx.services && !ctx.services.includes(ctx.service)) {
+    throw new TrainyardError('UNKNOWN_SERVICE', `service "${ctx.service}" is not in ${ctx.configPath}`, `Services there: ${ctx.services.join(', ')}.`);
+  }
+  const ledger = await readyLedger(client, ctx, 'production', await readLedger(client, ctx.service, 'production'));
+  try {
+    return await send(ledger);
+  } catch (err) {
+    const why = rejection(err);
+    if (why === undefined) throw err;
+    throw new Rejected(`${verb} rejected: ${why}`);
   }
 }

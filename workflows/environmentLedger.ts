@@ -52,6 +52,7 @@ import {
   type FreezeRequest,
 } from './ledger-messages.js';
 import { forge, handlerForge, handlerNotifier } from './activity-options.js';
+import { handleServiceActions } from './ledger-actions.js';
 
 export interface LedgerInput {
   service: string;
@@ -192,8 +193,10 @@ export async function environmentLedger(input: LedgerInput): Promise<void> {
     },
   );
 
+  handleServiceActions(state, (text) => tell('operator-action', text));
+
   /** Tells people (the service's notifiers); a failed notification never blocks the ledger. */
-  async function tell(event: 'frozen' | 'unfrozen', text: string): Promise<void> {
+  async function tell(event: 'frozen' | 'unfrozen' | 'operator-action', text: string): Promise<void> {
     try {
       await handlerNotifier.notify({ service: state.service, trainId: workflowInfo().workflowId, event, text });
     } catch (err) {

@@ -5,6 +5,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Operator } from '../domain/config.js';
 import type { DeploymentRecord, FreezeView, LedgerConfig, LedgerState, LockRequest, RollbackRequest } from '../domain/ledger.js';
+import type { CutCommand, CutScheduleCommand, CutScheduleOutcome, CutStarted, RevertCommand, RevertOutcome } from '../domain/service-actions.js';
 import type { EnvironmentName } from '../domain/train.js';
 
 export interface FreezeRequest {
@@ -38,6 +39,14 @@ export const unfreezeUpdate = defineUpdate<FreezeView, [{ by: string; reason: st
  * validator checks the `rollback` right and the target; the answer names the rollback workflow.
  */
 export const rollbackUpdate = defineUpdate<{ rollbackId: string; tag: string }, [RollbackRequest]>('rollback');
+/**
+ * Service actions, on the production ledger only (domain/service-actions.ts): cut a train
+ * (`start` right; a hotfix: `hotfix`), open revert pull requests (`revert`), pause, unpause
+ * (`freeze`) or trigger (`start`) the cut schedule. Validators refuse before anything is written.
+ */
+export const cutUpdate = defineUpdate<CutStarted, [CutCommand]>('cut');
+export const revertUpdate = defineUpdate<{ results: RevertOutcome[] }, [RevertCommand]>('revert');
+export const cutScheduleUpdate = defineUpdate<CutScheduleOutcome, [CutScheduleCommand]>('cutSchedule');
 export const ledgerQuery = defineQuery<LedgerState & { frozen: FreezeView }>('ledger');
 
 /** Ledger → train: the lock is yours; `stable` is the version to roll back to. */

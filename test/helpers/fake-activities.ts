@@ -7,7 +7,7 @@ import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { translated } from '../../activities/index.js';
-import { ledgerSignaller, rollbackStarter, schedulePauser, trainSuperseder, workflowWatcher } from '../../activities/ledger.js';
+import { cutScheduleController, ledgerSignaller, rollbackStarter, schedulePauser, trainSuperseder, workflowWatcher } from '../../activities/ledger.js';
 import type { CheckRequest, DeployRequest, Notification, TrainActivities } from '../../activities/types.js';
 import type { FreezeWindow } from '../../domain/freeze-windows.js';
 import type { CheckOutcome, EnvironmentName, TrainPolicy } from '../../domain/train.js';
@@ -23,6 +23,9 @@ export interface FakeWorld {
   hotfixes: { service: string; branch: string; fromTag: string; picks: string[] }[];
   /** Freeze windows the ledgers are configured with. */
   freezeWindows?: FreezeWindow[];
+  /** Pull requests that are merged, so can be reverted; reverts opened, in order. */
+  merged: Set<number>;
+  reverts: number[];
   running: Record<EnvironmentName, string | null>;
   /** Decides each deploy: return normally to succeed, throw to fail. */
   onDeploy: (req: DeployRequest, attempt: number) => Promise<void>;
@@ -50,6 +53,8 @@ export function fakeWorld(): FakeWorld {
     tags: new Map(),
     changelogs: [],
     hotfixes: [],
+    merged: new Set([7]),
+    reverts: [],
     running: { staging: null, production: 'api/v2024.09.30.1' },
     onDeploy: async () => undefined,
     onCheck: () => ({ passed: true, summary: 'ok' }),
@@ -78,6 +83,12 @@ export function fakeActivities(world: FakeWorld, trainPolicy: TrainPolicy, clien
     async ledgerConfig() {
       return ledgerConfig();
     },
+    async revertChange({ pr }) {
+      if (!world.merged.has(pr)) throw ApplicationFailure.nonRetryable(`pull request #${pr} is not merged, so there is nothing to revert`, 'FORGE_CONFLICT');
+      world.reverts.push(pr);
+      return { number: 100 + pr, url: `file:///changes/${100 + pr}` };
+    },
+    controlCutSchedule: cutScheduleController(client),
     supersedeTrain: trainSuperseder(client),
     workflowRunning: workflowWatcher(client),
     pauseCutSchedule: schedulePauser(client),
