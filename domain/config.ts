@@ -214,7 +214,8 @@ const operators = z
   .array(z.strictObject({ name: z.string().min(1).max(100), rights: z.array(z.enum(RIGHTS)) }))
   .superRefine(
     (list, ctx) => {
-      // Runs even when an entry is malformed (every problem is reported): names are read warily.
+      // Runs even when the list or an entry is malformed (every problem is reported): read warily.
+      if (!Array.isArray(list)) return;
       const names = list.map((o) => (o as { name?: unknown } | null)?.name);
       names.forEach((n, i) => {
         if (typeof n === 'string' && names.indexOf(n) < i) {
