@@ -14,7 +14,7 @@ import { stepPolicyOf } from '../domain/steps.js';
 import type { TrainPolicy } from '../domain/train.js';
 import { readVersion } from './checks/http.js';
 import { changelogPublisher } from './changelog.js';
-import { activeTrainFinder, ledgerSignaller, rollbackStarter, schedulePauser, trainSuperseder, workflowWatcher } from './ledger.js';
+import { activeTrainFinder, cutScheduleController, ledgerSignaller, rollbackStarter, schedulePauser, trainSuperseder, workflowWatcher } from './ledger.js';
 import type { Drivers } from './registry.js';
 import type { DeployContext } from './deploy/deployer.js';
 import { deployOnce } from './deploy/once.js';
@@ -29,6 +29,8 @@ export interface ActivityDeps {
   client: Client;
   /** The worker's callback server, when a `webhook` deployer waits for callbacks. */
   callbacks?: { baseUrl: string; waits: CallbackWaits };
+  /** The config file the worker read: named in refusals ("add it to bob's rights in …"). */
+  configFile?: string;
 }
 
 function translate(err: unknown): never {
@@ -127,7 +129,12 @@ async function withActivityContext<T>(run: (ctx: DeployContext) => Promise<T>): 
   });
 }
 
-export function trainPolicyOf(config: TrainyardConfig, service: string): TrainPolicy {
+/** Where a service's operators are declared, as refusals name it. */
+export function operatorsIn(service: string, configFile?: string): string {
+  return `services.${service}.operators of ${configFile ?? "the worker's config"}`;
+}
+
+export function trainPolicyOf(config: TrainyardConfig, service: string, configFile?: string): TrainPolicy {
   const s = config.services[service];
   if (!s) {
     throw new TrainyardError('UNKNOWN_SERVICE', `service "${service}" is not in the config`, `Known services: ${Object.keys(config.services).join(', ')}`);
@@ -140,16 +147,20 @@ export function trainPolicyOf(config: TrainyardConfig, service: string): TrainPo
     hasE2E: s.e2e !== undefined,
     smoke: { staging: s.environments.staging.smoke !== undefined, production: s.environments.production.smoke !== undefined },
   };
-  if (s.operators) policy.operators = s.operators;
+  if (s.operators) {
+    policy.operators = s.operators;
+    if (configFile) policy.operatorsIn = operatorsIn(service, configFile);
+  }
   if (s.e2eAt) policy.e2eAt = s.e2eAt;
   if (config.temporal.uiUrl) policy.uiUrl = config.temporal.uiUrl;
   return { ...policy, ...stepPolicyOf(s) };
 }
 
-export function ledgerConfigOf(config: TrainyardConfig, service: string): LedgerConfig {
+export function ledgerConfigOf(config: TrainyardConfig, service: string, configFile?: string): LedgerConfig {
   const s = config.services[service];
   if (!s) return {};
-  return { ...(s.operators ? { operators: s.operators } : {}), freezeWindows: s.freezeWindows, timeZone: s.release.timeZone };
+  const operators = s.operators ? { operators: s.operators, ...(configFile ? { operatorsIn: operatorsIn(service, configFile) } : {}) } : {};
+  return { ...operators, freezeWindows: s.freezeWindows, timeZone: s.release.timeZone };
 }
 
 /**
@@ -167,17 +178,26 @@ export async function sendToAll(notifiers: Notifier[], note: Parameters<Notifier
   Context.current().log.warn('some notifiers failed; the others were sent', { event: note.event, trainId: note.trainId, failures });
 }
 
-export function createActivities({ config, drivers, client, callbacks }: ActivityDeps): TrainActivities {
+export function createActivities({ config, drivers, client, callbacks, configFile }: ActivityDeps): TrainActivities {
   return translated<TrainActivities>({
-    signalLedger: ledgerSignaller(client, config.temporal.taskQueue, (service) => ledgerConfigOf(config, service)),
+    signalLedger: ledgerSignaller(client, config.temporal.taskQueue, (service) => ledgerConfigOf(config, service, configFile)),
     publishChangelog: changelogPublisher(client, drivers),
     supersedeTrain: trainSuperseder(client),
     workflowRunning: workflowWatcher(client),
     activeTrains: activeTrainFinder(client),
     startRollback: rollbackStarter(client, config.temporal.taskQueue, (service) => stepPolicyOf(config.services[service] ?? {})),
     pauseCutSchedule: schedulePauser(client),
+    controlCutSchedule: cutScheduleController(client),
     async trainPolicy({ service }) {
-      return trainPolicyOf(config, service);
+      return trainPolicyOf(config, service, configFile);
+    },
+    async ledgerConfig({ service }) {
+      trainPolicyOf(config, service); // UNKNOWN_SERVICE, naming the known ones
+      return ledgerConfigOf(config, service, configFile);
+    },
+    async revertChange({ service, pr }) {
+      const change = await drivers.forge(service).revertChangeRequest(pr);
+      return { number: change.number, url: change.url };
     },
     async resolveCommit({ service, ref }) {
       const forge = drivers.forge(service);

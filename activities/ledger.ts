@@ -6,6 +6,7 @@
 import { ScheduleNotFoundError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { TrainyardError } from '../domain/errors.js';
 import type { LedgerConfig } from '../domain/ledger.js';
+import type { CutScheduleAction, CutScheduleOutcome } from '../domain/service-actions.js';
 import type { StepPolicy } from '../domain/steps.js';
 import type { LedgerInput } from '../workflows/environmentLedger.js';
 import { configureSignal } from '../workflows/ledger-messages.js';
@@ -120,6 +121,40 @@ export function schedulePauser(client: Client) {
     }
     if (frozen && !state.paused) await handle.pause(`${FREEZE_NOTE_PREFIX}${why}`.slice(0, 500));
     if (!frozen && state.paused && state.note?.startsWith(FREEZE_NOTE_PREFIX)) await handle.unpause(`Unpaused: ${why}`.slice(0, 500));
+  };
+}
+
+/**
+ * An operator's pause, unpause or trigger of a service's cut schedule, sent by the production
+ * ledger once its validator allowed it. A retried pause finds its own note and counts as done.
+ */
+export function cutScheduleController(client: Client) {
+  return async function controlCutSchedule({ service, action, note }: { service: string; action: CutScheduleAction; note: string }): Promise<CutScheduleOutcome> {
+    const id = cutScheduleId(service);
+    const handle = client.schedule.getHandle(id);
+    let state;
+    try {
+      state = (await handle.describe()).state;
+    } catch (err) {
+      if (!(err instanceof ScheduleNotFoundError)) throw err;
+      throw new TrainyardError('UNKNOWN_SERVICE', `service "${service}" has no cut schedule`, 'Schedules come from `cut: { at: "HH:mm" }` in the config and are created when a worker starts; `trainyard schedules list` shows them.');
+    }
+    const text = note.slice(0, 500);
+    if (action === 'trigger') {
+      await handle.trigger();
+      return { done: true, message: `triggered ${id}: a cut of ${service} starts now (trainyard status shows its train)` };
+    }
+    if (action === 'pause') {
+      if (state.paused) return state.note === text ? { done: true, message: `paused ${id}` } : { done: false, message: `${id} is already paused: ${state.note ?? ''}` };
+      await handle.pause(text);
+      return { done: true, message: `paused ${id}` };
+    }
+    if (!state.paused) return { done: false, message: `${id} is not paused` };
+    if (state.note?.startsWith(FREEZE_NOTE_PREFIX)) {
+      return { done: false, message: `${id} is paused by a production freeze (${state.note}); unfreeze instead: trainyard unfreeze ${service} --reason "…"` };
+    }
+    await handle.unpause(text);
+    return { done: true, message: `unpaused ${id}` };
   };
 }
 

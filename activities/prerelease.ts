@@ -9,7 +9,7 @@ import { stepPolicyOf } from '../domain/steps.js';
 import { parsePreReleaseTag, preReleaseTagPrefix, type PreReleasePolicy, type PullRequestLabels, type PullRequestView } from '../domain/prerelease.js';
 import { preReleaseConfigSchema, type PreReleaseConfig } from '../domain/prerelease-config.js';
 import type { Forge } from './forge/forge.js';
-import { translated } from './index.js';
+import { operatorsIn, translated } from './index.js';
 
 /** At most this many pull requests per pre-release: the list travels in workflow history. */
 export const MAX_PRERELEASE_PRS = 200;
@@ -34,7 +34,7 @@ export interface PreReleaseDeps {
 }
 
 /** The decision-relevant part of a service's `prerelease` config (mounted in domain/config.ts). */
-export function preReleasePolicyOf(config: TrainyardConfig, service: string): PreReleasePolicy {
+export function preReleasePolicyOf(config: TrainyardConfig, service: string, configFile?: string): PreReleasePolicy {
   const s = config.services[service] as (TrainyardConfig['services'][string] & { prerelease?: PreReleaseConfig }) | undefined;
   if (!s) throw new TrainyardError('UNKNOWN_SERVICE', `service "${service}" is not in the config`, `Known services: ${Object.keys(config.services).join(', ')}`);
   if (!s.prerelease) {
@@ -51,7 +51,7 @@ export function preReleasePolicyOf(config: TrainyardConfig, service: string): Pr
     expireHours: p.expireHours,
     timeZone: s.release.timeZone,
     smoke: s.environments.production.smoke !== undefined,
-    ...(s.operators ? { operators: s.operators } : {}),
+    ...(s.operators ? { operators: s.operators, ...(configFile ? { operatorsIn: operatorsIn(service, configFile) } : {}) } : {}),
     ...stepPolicyOf(s),
   };
 }

@@ -11,7 +11,7 @@ import { ledgerQuery } from '../workflows/ledger-messages.js';
 import type { BranchLook, StagePolicy } from '../domain/stage.js';
 import { stageOnMergeSchema } from '../domain/stage-config.js';
 import type { Forge } from './forge/forge.js';
-import { translated } from './index.js';
+import { operatorsIn, translated } from './index.js';
 
 export interface StageActivities {
   /** Null when the service is gone from the config or no longer follows a branch. */
@@ -21,7 +21,7 @@ export interface StageActivities {
   latestStagingDeployment(req: { service: string }): Promise<{ commit: string; outcome: string; at: number } | null>;
 }
 
-export function stagePolicyOf(config: TrainyardConfig, service: string, defaultBranch: () => string): StagePolicy | null {
+export function stagePolicyOf(config: TrainyardConfig, service: string, defaultBranch: () => string, configFile?: string): StagePolicy | null {
   const s = config.services[service];
   const raw = (s as { stageOnMerge?: unknown } | undefined)?.stageOnMerge;
   if (!s || raw === undefined) return null;
@@ -35,15 +35,15 @@ export function stagePolicyOf(config: TrainyardConfig, service: string, defaultB
     pollMinutes: follow.pollMinutes,
     pendingPollSeconds: follow.pendingPollSeconds,
     smoke: s.environments.staging.smoke !== undefined,
-    ...(s.operators ? { operators: s.operators } : {}),
+    ...(s.operators ? { operators: s.operators, ...(configFile ? { operatorsIn: operatorsIn(service, configFile) } : {}) } : {}),
     ...stepPolicyOf(s),
   };
 }
 
-export function createStageActivities(deps: { config: TrainyardConfig; forge: (service: string) => Forge; client: Client }): StageActivities {
+export function createStageActivities(deps: { config: TrainyardConfig; forge: (service: string) => Forge; client: Client; configFile?: string }): StageActivities {
   return translated<StageActivities>({
     async stagePolicy({ service }) {
-      return stagePolicyOf(deps.config, service, () => deps.forge(service).defaultBranch);
+      return stagePolicyOf(deps.config, service, () => deps.forge(service).defaultBranch, deps.configFile);
     },
     async lookAtBranch({ service, branch, requireGreen, lookback }) {
       const forge = deps.forge(service);

@@ -2,8 +2,9 @@
  * The activities a workflow may call, as types only: workflows import this file with `import type`,
  * so no activity implementation (or Node built-in) can reach the workflow sandbox.
  */
-import type { LockRequest } from '../domain/ledger.js';
+import type { LedgerConfig, LockRequest } from '../domain/ledger.js';
 import type { CommitRelation } from '../domain/production-order.js';
+import type { CutScheduleAction, CutScheduleOutcome } from '../domain/service-actions.js';
 import type { ActiveTrain } from '../domain/train-slots.js';
 import type { StepPolicy } from '../domain/steps.js';
 import type { ChangelogSummary, CheckOutcome, EnvironmentName, TrainPolicy } from '../domain/train.js';
@@ -85,6 +86,15 @@ export interface TrainActivities {
   signalLedger(req: LedgerSignal): Promise<void>;
   /** The decision-relevant part of a service's config (no driver settings, no secrets). */
   trainPolicy(req: { service: string }): Promise<TrainPolicy>;
+  /** What a ledger takes from its service's config (operators, freeze windows); UNKNOWN_SERVICE if none. */
+  ledgerConfig(req: { service: string }): Promise<LedgerConfig>;
+  /** Opens the revert of a merged pull request (idempotent per number); the revert request. */
+  revertChange(req: { service: string; pr: number }): Promise<{ number: number; url: string }>;
+  /**
+   * Pauses, unpauses or triggers the service's cut schedule; `note` is the schedule's note. Not done
+   * (and why) when already paused, not paused, or paused by a freeze.
+   */
+  controlCutSchedule(req: { service: string; action: CutScheduleAction; note: string }): Promise<CutScheduleOutcome>;
   /** The commit a ref (branch, tag or sha) points at; the default branch's head when `ref` is absent. */
   resolveCommit(req: { service: string; ref?: string }): Promise<string>;
   listReleaseTags(req: { service: string }): Promise<string[]>;

@@ -14,10 +14,10 @@ import { connectWorker, operatorTarget } from './temporal.js';
 export function register(program: Command): void {
   declare(program, 'worker')
     .action(async () => {
-      const { config, baseDir } = loadConfigFile(configPath(program.opts().config));
+      const { config, baseDir, path } = loadConfigFile(configPath(program.opts().config));
       const target = operatorTarget();
       const { createTrainyardWorker } = await import('../workers/worker.js');
-      const worker = await createTrainyardWorker({ connection: await connectWorker(target), namespace: target.namespace, config, baseDir });
+      const worker = await createTrainyardWorker({ connection: await connectWorker(target), namespace: target.namespace, config, baseDir, configFile: path });
       const schedules = await withClient((client) => upsertAllSchedules(client, config));
       console.log(`schedules: ${schedules.created.length} created, ${schedules.updated.length} updated, ${schedules.unchanged.length} unchanged, ${schedules.deleted.length} deleted`);
       const followers = await withClient((client) => ensureStageFollowers(client, config));

@@ -1,16 +1,20 @@
 /**
  * Commands that cut a release: `start` (now), `tag` (the seed's manual re-tag, superseding the
- * active train) and `hotfix` (from the production tag with chosen commits). All run the
- * `cutRelease` workflow; `changelog` regenerates a train's changelog from another tag.
+ * active train) and `hotfix` (from the production tag with chosen commits). Each is the production
+ * ledger's `cut` update: its validator checks the operator's right (`start`, or `hotfix`) and
+ * reason before anything is written, then the ledger starts the `cutRelease` workflow, whose result
+ * names the train. `changelog` regenerates a train's changelog from another tag.
  */
 import { WorkflowFailedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { declare } from './commands.js';
 import { describeTime } from '../domain/calendar.js';
-import { cutId } from '../domain/ids.js';
-import type { CutRequest, CutResult } from '../workflows/cutRelease.js';
+import type { CutCommand } from '../domain/service-actions.js';
+import type { CutResult } from '../workflows/cutRelease.js';
+import { cutUpdate } from '../workflows/ledger-messages.js';
 import { regenerateChangelogUpdate } from '../workflows/messages.js';
-import { operator, Rejected, taskQueue, withClient } from './cli-context.js';
+import { operator, Rejected, withClient } from './cli-context.js';
+import { serviceAction, serviceContext } from './ledgers.js';
 import { activeTrains, resolveTrain } from './trains.js';
 
 /** The innermost failure message: what the cut's activity or validator said. */
@@ -22,10 +26,13 @@ function rootMessage(err: WorkflowFailedError): string {
 
 type Started = Extract<CutResult, { trainId: string }>;
 
-async function cut(client: Client, program: Command, req: CutRequest, workflowSuffix = ''): Promise<Started> {
+/** Sends the cut to the service's production ledger and waits for the cut it started. */
+async function cut(client: Client, program: Command, service: string, verb: string, command: CutCommand): Promise<Started> {
+  const ctx = serviceContext(program.opts().config, service);
+  const started = await serviceAction(client, ctx, verb, (ledger) => ledger.executeUpdate(cutUpdate, { args: [command] }));
   let result: CutResult;
   try {
-    result = await client.workflow.execute('cutRelease', { workflowId: cutId(req.service) + workflowSuffix, taskQueue: taskQueue(program.opts().config), args: [req] });
+    result = await client.workflow.getHandle(started.workflowId, started.runId).result();
   } catch (err) {
     if (err instanceof WorkflowFailedError) throw new Rejected(`cut rejected: ${rootMessage(err)}`);
     throw err;
@@ -40,10 +47,11 @@ export function register(program: Command): void {
   declare(program, 'start')
     .option('--ref <ref>', 'branch, tag or commit to tag (default: the default branch head)')
     .option('--tag <tag>', 'explicit tag (default: the next free tag of the release date)')
-    .action(async (service: string, opts: { ref?: string; tag?: string }) =>
+    .requiredOption('--reason <text>', 'why you cut now (recorded and shown in the train)')
+    .action(async (service: string, opts: { ref?: string; tag?: string; reason: string }) =>
       withClient(async (client) => {
-        const req: CutRequest = { service, startedBy: operator(program.opts().as), ...(opts.ref ? { ref: opts.ref } : {}), ...(opts.tag ? { tag: opts.tag } : {}) };
-        const result = await cut(client, program, req);
+        const command: CutCommand = { by: operator(program.opts().as), reason: opts.reason, ...(opts.ref ? { ref: opts.ref } : {}), ...(opts.tag ? { tag: opts.tag } : {}) };
+        const result = await cut(client, program, service, 'start', command);
         console.log(`started ${result.trainId} at ${result.commit.slice(0, 12)}; release slot ${describeTime(result.releaseAt, result.timeZone ?? 'UTC')}`);
       }),
     );
@@ -55,9 +63,8 @@ export function register(program: Command): void {
       withClient(async (client) => {
         const [active, ...more] = await activeTrains(client, service);
         if (more.length > 0) throw new Rejected(`service ${service} has ${more.length + 1} active trains; abort the ones you do not want first`);
-        const req: CutRequest = { service, ref: opts.from, startedBy: operator(program.opts().as) };
-        if (active) req.supersedes = { trainId: active.trainId, tag: active.tag, reason: opts.reason };
-        const result = await cut(client, program, req);
+        const command: CutCommand = { by: operator(program.opts().as), reason: opts.reason, ref: opts.from, ...(active ? { supersedes: { trainId: active.trainId, tag: active.tag } } : {}) };
+        const result = await cut(client, program, service, 'tag', command);
         console.log(`started ${result.trainId} at ${result.commit.slice(0, 12)}${active ? `; ${active.trainId} is superseded` : ''}`);
       }),
     );
@@ -65,10 +72,11 @@ export function register(program: Command): void {
   declare(program, 'hotfix')
     .requiredOption('--from <tag>', 'the tag running in production')
     .requiredOption('--pick <sha>', 'a commit to cherry-pick (repeat for several, applied in order)', collect)
-    .action(async (service: string, opts: { from: string; pick: string[] }) =>
+    .requiredOption('--reason <text>', 'why production needs this now (recorded and notified; the hotfix freezes production for other trains)')
+    .action(async (service: string, opts: { from: string; pick: string[]; reason: string }) =>
       withClient(async (client) => {
-        const req: CutRequest = { service, startedBy: operator(program.opts().as), hotfix: { fromTag: opts.from, picks: opts.pick } };
-        const result = await cut(client, program, req, '-hotfix');
+        const command: CutCommand = { by: operator(program.opts().as), reason: opts.reason, hotfix: { fromTag: opts.from, picks: opts.pick } };
+        const result = await cut(client, program, service, 'hotfix', command);
         console.log(`started hotfix ${result.trainId} at ${result.commit.slice(0, 12)}; production is frozen for other trains until it is done`);
       }),
     );

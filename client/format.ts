@@ -54,6 +54,13 @@ export function formatTrain(s: TrainStatus, running?: Running): string {
 /** How many deployments `trainyard env` lists. */
 export const SHOWN_DEPLOYMENTS = 10;
 
+/** Who the ledger lets act: each operator with their rights, `read only` for `rights: []`. */
+function rightsLine(view: LedgerView): string {
+  if (!view.configured) return "not known yet: the ledger has not read the service's config (every operator action is refused until it has)";
+  if (!view.operators) return "none: the service's config has no operators, so anyone may act";
+  return `enforced for ${view.operators.map((o) => `${o.name} (${o.rights.length > 0 ? o.rights.join(', ') : 'read only'})`).join(', ')}`;
+}
+
 /** An environment ledger: lock, queue, freeze, the last deployments (newest first). */
 export function formatLedger(view: LedgerView, timeZone: string, exists = true): string {
   const when = (ms: number) => describeTime(ms, timeZone);
@@ -72,7 +79,7 @@ export function formatLedger(view: LedgerView, timeZone: string, exists = true):
     `Ledger    ${title}`,
     `Lock      ${h ? `held by ${h.trainId} (${h.tag}) since ${when(h.grantedAt)}` : 'free'}`,
     `Freeze    ${freeze}`,
-    `Rights    ${view.operators ? `enforced for ${view.operators.map((o) => o.name).join(', ')}` : "none: the service's config has no operators, so anyone may act"}`,
+    `Rights    ${rightsLine(view)}`,
     `Queue     ${view.queue.length === 0 ? 'empty' : `${view.queue.length} waiting`}`,
   ];
   if (view.queue.length > 0) {

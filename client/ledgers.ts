@@ -1,21 +1,24 @@
 /**
  * The environment ledgers (`env/<service>/<environment>`) from an operator's side: reading one,
- * freezing and unfreezing. Thin over the ledger's `ledger` query and `freeze`/`unfreeze` updates:
- * the ledger's validators decide; this file only finds the ledger and words the answers.
+ * freezing and unfreezing, rolling back, and the service actions the production ledger takes (cut,
+ * revert, the cut schedule). Thin over the ledger's query and updates: the ledger's validators
+ * decide who may do what; this file only finds (or creates) the ledger and words the answers. It
+ * checks no right itself, so the UI and `temporal workflow update` meet the same rules.
  */
-import { WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { DateTime } from 'luxon';
 import { existsSync } from 'node:fs';
 import { describeTime } from '../domain/calendar.js';
-import type { Right } from '../domain/config.js';
 import { TrainyardError } from '../domain/errors.js';
 import { ledgerId } from '../domain/ids.js';
 import { configure, freezeView, initialLedger, type FreezeView, type LedgerState, type RollbackRequest } from '../domain/ledger.js';
 import type { FreezeWindow } from '../domain/freeze-windows.js';
-import { authorisationProblem, ENVIRONMENTS, type EnvironmentName } from '../domain/train.js';
-import type { environmentLedger } from '../workflows/environmentLedger.js';
-import { freezeUpdate, ledgerQuery, rollbackUpdate, unfreezeUpdate, type FreezeRequest } from '../workflows/ledger-messages.js';
+import type { Operator } from '../domain/config.js';
+import { ENVIRONMENTS, type EnvironmentName } from '../domain/train.js';
+import type { environmentLedger, LedgerInput } from '../workflows/environmentLedger.js';
+import { freezeUpdate, ledgerQuery, reloadConfigSignal, rollbackUpdate, unfreezeUpdate, type FreezeRequest } from '../workflows/ledger-messages.js';
 import { SERVICE } from '../workflows/search-attributes.js';
+import { Rejected } from './commands.js';
 import { configPath, loadConfigFile } from './config-file.js';
 
 /** What the `ledger` query returns. */
@@ -30,9 +33,10 @@ export interface ServiceContext {
   configPath: string;
   /** Services of the config; undefined when there is no config file. */
   services?: string[];
-  operators?: { name: string; rights: Right[] }[];
   /** The service's recurring freezes: in force before any ledger exists. */
   freezeWindows?: FreezeWindow[];
+  /** The service's operators, to show (the ledger checks them, never the CLI). */
+  operators?: Operator[];
 }
 
 export function serviceContext(configFlag: string | undefined, service: string): ServiceContext {
@@ -41,8 +45,8 @@ export function serviceContext(configFlag: string | undefined, service: string):
   const { config } = loadConfigFile(path);
   const s = config.services[service];
   const ctx: ServiceContext = { service, taskQueue: config.temporal.taskQueue, timeZone: s?.release.timeZone ?? 'UTC', configPath: path, services: Object.keys(config.services) };
-  if (s?.operators) ctx.operators = s.operators;
   if (s?.freezeWindows.length) ctx.freezeWindows = s.freezeWindows;
+  if (s?.operators) ctx.operators = s.operators;
   return ctx;
 }
 
@@ -117,14 +121,44 @@ export interface LedgerOutcome {
   skipped?: boolean;
 }
 
+/** How long the CLI waits for a ledger it created (or woke) to read its service's operators. */
+const READY_TIMEOUT_MS = 20_000;
+
 /**
- * A ledger gets the config's operators when it is created (by a train or by this CLI) and from
- * trains' `subscribe`. One created before that knows none: the CLI applies the config's rights.
+ * Makes the ledger ready for an operator's update: creates it when missing and has it read the
+ * service's operators from the worker's config (a ledger created without them reads them when it
+ * starts; one that never did is asked to with `reloadConfig`), then waits until it has. Until then
+ * its validators refuse everyone, so an update sent at once would be refused for no good reason.
  */
-function configRightsProblem(ctx: ServiceContext, view: LedgerView | undefined, by: string): string | undefined {
-  if (view?.operators || !ctx.operators) return undefined;
-  const problem = authorisationProblem({ service: ctx.service, operators: ctx.operators }, by, 'freeze');
-  return problem && `${problem} (per ${ctx.configPath})`;
+export async function readyLedger(client: Client, ctx: ServiceContext, environment: EnvironmentName, view?: LedgerView): Promise<WorkflowHandle<typeof environmentLedger>> {
+  const workflowId = ledgerId(ctx.service, environment);
+  if (view?.configured) return client.workflow.getHandle(workflowId);
+  if (!view) {
+    const unknown = unknownService(ctx, environment);
+    if (unknown) throw unknown;
+  }
+  const handle = await client.workflow.signalWithStart<typeof environmentLedger, []>('environmentLedger', {
+    workflowId,
+    taskQueue: ctx.taskQueue,
+    args: [{ service: ctx.service, environment } satisfies LedgerInput],
+    signal: reloadConfigSignal,
+    signalArgs: [],
+    typedSearchAttributes: [{ key: SERVICE, value: ctx.service }],
+    staticSummary: `Environment ledger of ${ctx.service} ${environment}: deploy lock, freeze, deployed versions`,
+  });
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    const state = await handle.query(ledgerQuery).catch(() => undefined);
+    if (state?.configured) return handle;
+    if (Date.now() > deadline) {
+      throw new TrainyardError(
+        'REJECTED',
+        `the ${environment} ledger of ${ctx.service} has not read the service's operators from the config within ${READY_TIMEOUT_MS / 1000} s`,
+        `Is a worker running on task queue ${ctx.taskQueue} with a config that names ${ctx.service}? (trainyard worker --config …)`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 function rejection(err: unknown): string | undefined {
@@ -135,29 +169,12 @@ function describeEnd(view: FreezeView, timeZone: string): string {
   return view.until !== undefined ? `until ${describeTime(view.until, timeZone)}` : 'until someone unfreezes it';
 }
 
-/** Freezes one environment, creating its ledger when no train has yet (update-with-start). */
+/** Freezes one environment, creating its ledger when no train has yet. */
 export async function freezeLedger(client: Client, ctx: ServiceContext, environment: EnvironmentName, req: FreezeRequest): Promise<LedgerOutcome> {
-  const { service } = ctx;
-  const view = await readLedger(client, service, environment);
-  if (!view) {
-    const unknown = unknownService(ctx, environment);
-    if (unknown) throw unknown;
-  }
-  const problem = configRightsProblem(ctx, view, req.by);
-  if (problem) return { environment, ok: false, message: problem };
+  const ledger = await readyLedger(client, ctx, environment, await readLedger(client, ctx.service, environment));
   try {
-    const frozen = await client.workflow.executeUpdateWithStart(freezeUpdate, {
-      args: [req],
-      startWorkflowOperation: new WithStartWorkflowOperation<typeof environmentLedger>('environmentLedger', {
-        workflowId: ledgerId(service, environment),
-        taskQueue: ctx.taskQueue,
-        args: [{ service, environment, config: { ...(ctx.operators ? { operators: ctx.operators } : {}) } }],
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        typedSearchAttributes: [{ key: SERVICE, value: service }],
-        staticSummary: `Environment ledger of ${service} ${environment}: deploy lock, freeze, deployed versions`,
-      }),
-    });
-    return { environment, ok: true, message: `froze ${service} ${environment} (by ${req.by}: ${req.reason}) ${describeEnd(frozen, ctx.timeZone)}` };
+    const frozen = await ledger.executeUpdate(freezeUpdate, { args: [req] });
+    return { environment, ok: true, message: `froze ${ctx.service} ${environment} (by ${req.by}: ${req.reason}) ${describeEnd(frozen, ctx.timeZone)}` };
   } catch (err) {
     const why = rejection(err);
     if (why === undefined) throw err;
@@ -184,10 +201,9 @@ export async function unfreezeLedger(
   }
   if (!view?.frozen.frozen && skipIfNotFrozen) return { environment, ok: true, skipped: true, message: `${service} ${environment} is not frozen` };
   if (!view) return { environment, ok: false, message: `${service} ${environment} is not frozen (no train has deployed there and nobody has frozen it)` };
-  const problem = configRightsProblem(ctx, view, req.by);
-  if (problem) return { environment, ok: false, message: problem };
+  const ledger = await readyLedger(client, ctx, environment, view);
   try {
-    await client.workflow.getHandle(ledgerId(service, environment)).executeUpdate(unfreezeUpdate, { args: [req] });
+    await ledger.executeUpdate(unfreezeUpdate, { args: [req] });
     return { environment, ok: true, message: `unfroze ${service} ${environment} (by ${req.by}: ${req.reason})` };
   } catch (err) {
     const why = rejection(err);
@@ -207,15 +223,30 @@ export async function rollbackLedger(client: Client, ctx: ServiceContext, enviro
     if (unknown) throw unknown;
     throw new TrainyardError('REJECTED', `rollback rejected: nothing was deployed to ${ctx.service} ${environment} through Trainyard`, 'There is no earlier version to go back to; deploy one with a train.');
   }
-  if (!view.operators && ctx.operators) {
-    const problem = authorisationProblem({ service: ctx.service, operators: ctx.operators }, req.by, 'rollback');
-    if (problem) throw new TrainyardError('REJECTED', `rollback rejected: ${problem} (per ${ctx.configPath})`, 'Ask someone with the rollback right.');
-  }
+  const ledger = await readyLedger(client, ctx, environment, view);
   try {
-    return await client.workflow.getHandle(ledgerId(ctx.service, environment)).executeUpdate(rollbackUpdate, { args: [req] });
+    return await ledger.executeUpdate(rollbackUpdate, { args: [req] });
   } catch (err) {
     const why = rejection(err);
     if (why === undefined) throw err;
     throw new TrainyardError('REJECTED', `rollback rejected: ${why}`, `See the environment's versions: trainyard env ${ctx.service} --env ${environment}`);
+  }
+}
+
+/**
+ * Sends a service action (cut, revert, cut schedule) to the service's production ledger, creating
+ * it when needed; a refusal by its validator is `<verb> rejected: <why>`.
+ */
+export async function serviceAction<T>(client: Client, ctx: ServiceContext, verb: string, send: (ledger: WorkflowHandle<typeof environmentLedger>) => Promise<T>): Promise<T> {
+  if (ctx.services && !ctx.services.includes(ctx.service)) {
+    throw new TrainyardError('UNKNOWN_SERVICE', `service "${ctx.service}" is not in ${ctx.configPath}`, `Services there: ${ctx.services.join(', ')}.`);
+  }
+  const ledger = await readyLedger(client, ctx, 'production', await readLedger(client, ctx.service, 'production'));
+  try {
+    return await send(ledger);
+  } catch (err) {
+    const why = rejection(err);
+    if (why === undefined) throw err;
+    throw new Rejected(`${verb} rejected: ${why}`);
   }
 }

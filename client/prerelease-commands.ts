@@ -1,20 +1,20 @@
 /**
  * `trainyard deploy <service> --tag <tag> --env production` (Monitor's 1-click deploy of a
  * pre-release), `trainyard prerelease status|waive|ack-env|recheck <service> --tag <tag>` (the QA
- * gate) and `trainyard revert <service> --pr <n>…` (stage-fixes). Each operator action is one of the
- * pre-release's updates: their validators check the gate and the operator's right, so the UI and
- * `temporal workflow update` follow the same rules. Reverts go straight to the forge.
+ * gate) and `trainyard revert <service> --pr <n>… --reason …` (stage-fixes). Each operator action
+ * is an update: the pre-release's (their validators check the gate and the operator's right) or, for
+ * reverts, the production ledger's `revert` (the `revert` right; its history records who, why and
+ * what was opened), so the UI and `temporal workflow update` follow the same rules.
  */
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { declare } from './commands.js';
-import { buildForge } from '../activities/registry.js';
-import { TrainyardError } from '../domain/errors.js';
 import { preReleaseId, prNumber } from '../domain/prerelease.js';
 import type { PreReleaseStatus } from '../domain/prerelease.js';
+import { revertUpdate } from '../workflows/ledger-messages.js';
 import { acknowledgeEnvUpdate, deployUpdate, preReleaseStatusQuery, recheckUpdate, waiveUpdate } from '../workflows/prerelease-messages.js';
 import { operator, Rejected, withClient } from './cli-context.js';
-import { configPath, loadConfigFile } from './config-file.js';
+import { serviceAction, serviceContext } from './ledgers.js';
 
 function prArg(value: string, previous: number[] = []): number[] {
   const n = prNumber(value);
@@ -72,22 +72,15 @@ async function deploy(service: string, tag: string, by: string, reason: string):
   });
 }
 
-async function revert(configFlag: string | undefined, service: string, prs: number[]): Promise<void> {
-  const { config, baseDir, path } = loadConfigFile(configPath(configFlag));
-  const s = config.services[service];
-  if (!s) throw new TrainyardError('UNKNOWN_SERVICE', `service "${service}" is not in ${path}`, `Services there: ${Object.keys(config.services).join(', ')}.`);
-  const forge = buildForge(s.forge, baseDir);
-  const failed: string[] = [];
-  // One by one, so a failure names its pull request and the others are still opened.
-  for (const n of prs) {
-    try {
-      const change = await forge.revertChangeRequest(n);
-      console.log(`#${n}: revert opened as #${change.number} ${change.url}`);
-    } catch (err) {
-      failed.push(`#${n}: ${err instanceof TrainyardError ? err.describe() : (err as Error).message}`);
-    }
-  }
-  if (failed.length > 0) throw new Rejected(`revert failed for ${failed.length} pull request(s):\n${failed.join('\n')}`);
+/** Asks the service's production ledger to open the reverts; prints each, and fails if any failed. */
+async function revert(configFlag: string | undefined, service: string, req: { by: string; reason: string; prs: number[] }): Promise<void> {
+  const ctx = serviceContext(configFlag, service);
+  await withClient(async (client) => {
+    const { results } = await serviceAction(client, ctx, 'revert', (ledger) => ledger.executeUpdate(revertUpdate, { args: [req] }));
+    for (const r of results) if (r.revert) console.log(`#${r.pr}: revert opened as #${r.revert.number} ${r.revert.url}`);
+    const failed = results.flatMap((r) => (r.error !== undefined ? [`#${r.pr}: ${r.error}`] : []));
+    if (failed.length > 0) throw new Rejected(`revert failed for ${failed.length} pull request(s):\n${failed.join('\n')}`);
+  });
 }
 
 export function register(program: Command): void {
@@ -134,7 +127,8 @@ export function register(program: Command): void {
     );
   declare(program, 'revert')
     .requiredOption('--pr <number...>', 'the merged pull requests to revert', prArg as never)
-    .action(async (service: string, opts: { pr: number[] }) => {
-      await revert(program.opts().config, service, opts.pr);
+    .requiredOption('--reason <text>', 'why (recorded in the production ledger and notified)')
+    .action(async (service: string, opts: { pr: number[]; reason: string }) => {
+      await revert(program.opts().config, service, { by: operator(program.opts().as), reason: opts.reason, prs: opts.pr });
     });
 }

@@ -1,7 +1,9 @@
 /**
  * `trainyard schedules [list|pause|unpause|trigger]`: the service's Temporal Schedules from an
- * operator's side. A pause carries who and why as the schedule's note (the Temporal UI shows it);
- * the same schedules can be paused in the UI or with `temporal schedule toggle`.
+ * operator's side. Pause, unpause and trigger are the production ledger's `cutSchedule` update: its
+ * validator checks the right (`freeze` to pause or unpause, `start` to trigger) and a reason, and
+ * its history records them; a pause carries who and why as the schedule's note (the Temporal UI
+ * shows it). (`temporal schedule toggle` and the UI's pause button act on the schedule directly.)
  */
 import { ScheduleNotFoundError, type Client } from '@temporalio/client';
 import type { Command } from 'commander';
@@ -9,10 +11,10 @@ import { declare } from './commands.js';
 import { TrainyardError } from '../domain/errors.js';
 import { cutScheduleId, SCHEDULE_PREFIX } from '../domain/ids.js';
 import { describeTime } from '../domain/calendar.js';
-import { authorisationProblem } from '../domain/train.js';
-import { FREEZE_NOTE_PREFIX } from '../activities/ledger.js';
+import type { CutScheduleAction } from '../domain/service-actions.js';
+import { cutScheduleUpdate } from '../workflows/ledger-messages.js';
 import { operator, Rejected, withClient } from './cli-context.js';
-import { serviceContext, type ServiceContext } from './ledgers.js';
+import { serviceAction, serviceContext } from './ledgers.js';
 
 export interface ScheduleRow {
   scheduleId: string;
@@ -54,13 +56,6 @@ function formatRows(rows: ScheduleRow[]): string {
   return [`${'SCHEDULE'.padEnd(30)} ${'SERVICE'.padEnd(16)} STATE`, ...lines].join('\n');
 }
 
-/** Pausing the cuts of a service is a freeze of its releases: the same right. */
-function checkRight(ctx: ServiceContext, by: string): void {
-  if (!ctx.operators) return;
-  const problem = authorisationProblem({ service: ctx.service, operators: ctx.operators }, by, 'freeze');
-  if (problem) throw new Rejected(`rejected: ${problem} (per ${ctx.configPath})`);
-}
-
 async function scheduleOf(client: Client, service: string) {
   const handle = client.schedule.getHandle(cutScheduleId(service));
   try {
@@ -73,12 +68,16 @@ async function scheduleOf(client: Client, service: string) {
   }
 }
 
-/** Runs `act` on a service's cut schedule, for an operator who holds the service's rights. */
-function onCutSchedule(program: Command, service: string, act: (target: Awaited<ReturnType<typeof scheduleOf>> & { by: string }) => Promise<void>): Promise<void> {
+/** Asks the service's production ledger to pause, unpause or trigger its cut schedule; returns who asked. */
+function onCutSchedule(program: Command, service: string, action: CutScheduleAction, reason: string): Promise<string> {
   const ctx = serviceContext(program.opts().config, service);
   const by = operator(program.opts().as);
-  checkRight(ctx, by);
-  return withClient(async (client) => act({ ...(await scheduleOf(client, service)), by }));
+  return withClient(async (client) => {
+    await scheduleOf(client, service); // a service without a schedule is named as such
+    const outcome = await serviceAction(client, ctx, `schedules ${action}`, (ledger) => ledger.executeUpdate(cutScheduleUpdate, { args: [{ by, reason, action }] }));
+    if (!outcome.done) throw new Rejected(outcome.message);
+    return by;
+  });
 }
 
 export function register(program: Command): void {
@@ -95,40 +94,26 @@ export function register(program: Command): void {
     });
   schedules
     .command('pause <service>')
-    .description("skip a service's scheduled cuts until unpaused")
+    .description("skip a service's scheduled cuts until unpaused (the freeze right)")
     .requiredOption('--reason <text>', 'why (the schedule note)')
-    .action((service: string, opts: { reason: string }) =>
-      onCutSchedule(program, service, async ({ handle, state, by }) => {
-        if (state.paused) throw new Rejected(`${cutScheduleId(service)} is already paused: ${state.note ?? ''}`);
-        await handle.pause(`Paused by ${by}: ${opts.reason}`.slice(0, 500));
-        console.log(`paused ${cutScheduleId(service)} (by ${by}: ${opts.reason})`);
-      }),
-    );
+    .action(async (service: string, opts: { reason: string }) => {
+      const by = await onCutSchedule(program, service, 'pause', opts.reason);
+      console.log(`paused ${cutScheduleId(service)} (by ${by}: ${opts.reason})`);
+    });
   schedules
     .command('unpause <service>')
-    .description("resume a service's scheduled cuts")
+    .description("resume a service's scheduled cuts (the freeze right)")
     .requiredOption('--reason <text>', 'why (the schedule note)')
-    .action((service: string, opts: { reason: string }) =>
-      onCutSchedule(program, service, async ({ handle, state, by }) => {
-        if (!state.paused) throw new Rejected(`${cutScheduleId(service)} is not paused`);
-        if (state.note?.startsWith(FREEZE_NOTE_PREFIX)) {
-          throw new Rejected(`${cutScheduleId(service)} is paused by a production freeze (${state.note}); unfreeze instead: trainyard unfreeze ${service} --reason …`);
-        }
-        await handle.unpause(`Unpaused by ${by}: ${opts.reason}`.slice(0, 500));
-        console.log(`unpaused ${cutScheduleId(service)} (by ${by}: ${opts.reason})`);
-      }),
-    );
+    .action(async (service: string, opts: { reason: string }) => {
+      const by = await onCutSchedule(program, service, 'unpause', opts.reason);
+      console.log(`unpaused ${cutScheduleId(service)} (by ${by}: ${opts.reason})`);
+    });
   schedules
     .command('trigger <service>')
-    .description('run the scheduled cut now (as the schedule would; skipped if a cut is running)')
-    .action(async (service: string) => {
-      const ctx = serviceContext(program.opts().config, service);
-      const by = operator(program.opts().as);
-      checkRight(ctx, by);
-      await withClient(async (client) => {
-        const { handle } = await scheduleOf(client, service);
-        await handle.trigger();
-        console.log(`triggered ${cutScheduleId(service)}: a cut of ${service} starts now (trainyard status shows its train)`);
-      });
+    .description('run the scheduled cut now (as the schedule would; skipped if a cut is running; the start right)')
+    .requiredOption('--reason <text>', 'why (recorded in the production ledger)')
+    .action(async (service: string, opts: { reason: string }) => {
+      const by = await onCutSchedule(program, service, 'trigger', opts.reason);
+      console.log(`triggered ${cutScheduleId(service)} (by ${by}: ${opts.reason}): a cut of ${service} starts now (trainyard status shows its train)`);
     });
 }

@@ -26,7 +26,7 @@ function trainLines(choice: TrainChoice): string[] {
   if (choice.how === 'started') return [`Started train ${choice.id} (${choice.why})`];
   return [
     `Resumed nothing: train ${choice.id} has ended (${choice.stage}) and ${DEMO_SERVICE}'s branch has not moved since (${choice.commit.slice(0, 12)}).`,
-    `Cut the next train with: npx trainyard start ${DEMO_SERVICE}`,
+    `Cut the next train with: npx trainyard start ${DEMO_SERVICE} --reason "the next release"`,
   ];
 }
 
@@ -60,7 +60,7 @@ async function main(): Promise<void> {
   const settings = startSettings(root);
   const demoDir = join(settings.dataDir, 'demo');
   const demo = !process.env.TRAINYARD_CONFIG;
-  const { config, baseDir } = demo
+  const { config, baseDir, path } = demo
     ? loadConfigFile(join(root, 'demo', 'trainyard.yaml'), (raw) => adjustDemoConfig(raw, settings))
     : loadConfigFile(configPath(undefined));
   if (demo && setupDemoRepo(demoDir)) console.log(`Created the demo's git repository at ${join(demoDir, 'repo')}`);
@@ -75,7 +75,7 @@ async function main(): Promise<void> {
     target = localTarget(server.address);
   }
   const client = await connectClient(target);
-  const worker = await createTrainyardWorker({ connection: await connectWorker(target), namespace: target.namespace, config, baseDir });
+  const worker = await createTrainyardWorker({ connection: await connectWorker(target), namespace: target.namespace, config, baseDir, configFile: path });
   const running = worker.run();
   for (const [verb, ids] of Object.entries(await upsertAllSchedules(client, config))) {
     if (ids.length > 0) console.log(`Schedules ${verb}: ${ids.join(', ')}`);
@@ -108,7 +108,7 @@ async function main(): Promise<void> {
   console.log(banner({ ...(server ? { uiUrl: server.uiUrl, address: server.address } : {}), choice, ...(demo && environments ? { versionUrls: demoVersionUrls(environments) } : {}) }));
   if (choice.how !== 'ended') {
     const ended = await followTrain(client, choice.id, (line) => console.log(`[train] ${line}`), { stopped: () => stopping, tolerateErrors: true });
-    if (ended) console.log(`[train] ${choice.id} has ended (${ended.stage}). Run \`npx trainyard start ${DEMO_SERVICE}\` for a new one.`);
+    if (ended) console.log(`[train] ${choice.id} has ended (${ended.stage}). Run \`npx trainyard start ${DEMO_SERVICE} --reason "…"\` for a new one.`);
   }
   await running;
 }

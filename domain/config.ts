@@ -202,7 +202,32 @@ const environment = z.strictObject({
   versionUrl: httpUrl.optional(),
 });
 
-export const RIGHTS = ['promote', 'abort', 'freeze', 'override-freeze', 'rollback'] as const;
+/**
+ * What an operator may do, one right per kind of action. `start` cuts a train (`trainyard start`,
+ * `tag`, which supersedes the active train, and `schedules trigger`); `hotfix` cuts a hotfix, which
+ * freezes production for every other train and releases without a promote; `promote` also covers
+ * the decisions on a train's way to production (`retry-deploy`, `rerun-e2e`, `changelog`, a
+ * pre-release's `waive` and 1-click `deploy`, `stage retry`); `freeze` covers unfreezing and pausing
+ * the cut schedule; `revert` opens revert pull requests.
+ */
+export const RIGHTS = ['start', 'hotfix', 'promote', 'abort', 'freeze', 'override-freeze', 'rollback', 'revert'] as const;
+
+/** The service's operators; a name appears once, and `rights: []` is one who may only read. */
+const operators = z
+  .array(z.strictObject({ name: z.string().min(1).max(100), rights: z.array(z.enum(RIGHTS)) }))
+  .superRefine(
+    (list, ctx) => {
+      // Runs even when the list or an entry is malformed (every problem is reported): read warily.
+      if (!Array.isArray(list)) return;
+      const names = list.map((o) => (o as { name?: unknown } | null)?.name);
+      names.forEach((n, i) => {
+        if (typeof n === 'string' && names.indexOf(n) < i) {
+          ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `"${n}" is listed twice; give each operator one entry with all their rights` });
+        }
+      });
+    },
+    { when: () => true },
+  );
 
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date, YYYY-MM-DD');
 const clock = () => checked((t) => (parseClock(t) ? undefined : `"${t}" is not HH:mm (24-hour)`));
@@ -247,8 +272,11 @@ const service = z.strictObject({
   /** Run E2E at this local time (the overnight window) instead of right after staging. */
   e2eAt: clock().optional(),
   environments: z.strictObject({ staging: environment, production: environment }),
-  /** Who may act on this service's trains. Absent: anyone may (fine for a demo, not for production). */
-  operators: z.array(z.strictObject({ name: z.string().min(1).max(100), rights: z.array(z.enum(RIGHTS)).min(1) })).optional(),
+  /**
+   * Who may act on this service, and what each may do (RIGHTS). Absent: anyone may do anything (fine
+   * for a demo, not for production); present: only what an operator's rights list says.
+   */
+  operators: operators.optional(),
   /** Recurring deploy freezes; an operator with override-freeze can still promote through one. */
   freezeWindows: z.array(freezeWindow).default([]),
   /** How long a train waits for a release manager's decision before it expires. */
@@ -318,6 +346,10 @@ export type CheckConfig = NonNullable<ServiceConfig['e2e']>;
 export type CommandDriverConfig = z.output<typeof commandDriver>;
 export type HttpCheckConfig = z.output<typeof httpCheck>;
 export type Right = (typeof RIGHTS)[number];
+export interface Operator {
+  name: string;
+  rights: Right[];
+}
 export type ForgeConfig = ServiceConfig['forge'];
 export type GitHubForgeConfig = Extract<ForgeConfig, { kind: 'github' }>;
 export type GitLabForgeConfig = Extract<ForgeConfig, { kind: 'gitlab' }>;

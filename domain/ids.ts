@@ -9,6 +9,11 @@ export function cutId(service: string): string {
   return `cut/${service}`;
 }
 
+/** A hotfix's cut: beside the service's regular cut, so a hotfix never waits for one. */
+export function hotfixCutId(service: string): string {
+  return `${cutId(service)}-hotfix`;
+}
+
 export function parseTrainId(id: string): { service: string; tag: string } | undefined {
   const m = /^train\/([^/]+)\/(.+)$/.exec(id);
   return m && m[1] && m[2] ? { service: m[1], tag: m[2] } : undefined;

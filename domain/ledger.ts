@@ -7,8 +7,9 @@
  * these and carries the state across continue-as-new.
  */
 import { describeTime } from './calendar.js';
-import type { Right } from './config.js';
+import type { Operator, Right } from './config.js';
 import { nextWindowChange, windowFreezeAt, type FreezeWindow } from './freeze-windows.js';
+import { authorisationProblem } from './rights.js';
 import type { EnvironmentName } from './train.js';
 
 export interface LockRequest {
@@ -55,7 +56,16 @@ export interface LedgerState {
   deployments: DeploymentRecord[];
   /** Trains told about freeze changes (their validators need the freeze state synchronously). */
   subscribers: string[];
-  operators?: { name: string; rights: Right[] }[];
+  /**
+   * The service's config has reached this ledger (when it was created, or since): until then it
+   * does not know who may act, and refuses every operator action. Absent in states of ledgers
+   * started before ledgers read their config; they read it on their next wake-up.
+   */
+  configured?: boolean;
+  /** Absent: the config names no operators, so anyone may act (once `configured`). */
+  operators?: Operator[];
+  /** Where the operators are declared, for refusals. */
+  operatorsIn?: string;
   /** Recurring freezes from the config, in `timeZone`. */
   windows?: FreezeWindow[];
   timeZone?: string;
@@ -63,16 +73,31 @@ export interface LedgerState {
 
 /** What a ledger takes from the service's config (sent with every message, so changes arrive). */
 export interface LedgerConfig {
-  operators?: { name: string; rights: Right[] }[];
+  operators?: Operator[];
+  operatorsIn?: string;
   freezeWindows?: FreezeWindow[];
   timeZone?: string;
 }
 
 export function configure(state: LedgerState, config: LedgerConfig): void {
+  state.configured = true;
   if (config.operators) state.operators = config.operators;
   else delete state.operators;
+  if (config.operatorsIn) state.operatorsIn = config.operatorsIn;
+  else delete state.operatorsIn;
   state.windows = config.freezeWindows ?? [];
   if (config.timeZone) state.timeZone = config.timeZone;
+}
+
+/**
+ * Why `by` may not use `right` through this ledger; undefined when allowed. A ledger that has not
+ * read its service's config yet refuses everyone: it cannot tell who may act.
+ */
+export function ledgerRightsProblem(state: LedgerState, by: string, right: Right): string | undefined {
+  if (!state.configured) {
+    return `the ${state.environment} ledger of ${state.service} has not read the service's operators from the config yet (a worker reads them when the ledger starts); try again in a few seconds, and if this persists check that a worker for ${state.service} is running`;
+  }
+  return authorisationProblem(state, by, right);
 }
 
 export const MAX_DEPLOYMENTS = 100;

@@ -37,6 +37,8 @@ export interface PreReleasePolicy extends StepPolicy {
   expireHours: number;
   timeZone: string;
   operators?: { name: string; rights: Right[] }[];
+  /** Where the operators are declared, for refusals (see authorisationProblem). */
+  operatorsIn?: string;
   /** Whether production has a smoke (post-deploy sanity / error-rate) check. */
   smoke: boolean;
 }

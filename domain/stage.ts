@@ -23,6 +23,8 @@ export interface StagePolicy extends StepPolicy {
   smoke: boolean;
   /** Who may act on the service (absent: anyone). */
   operators?: { name: string; rights: Right[] }[];
+  /** Where the operators are declared, for refusals (see authorisationProblem). */
+  operatorsIn?: string;
 }
 
 /** The branch as the follower sees it: its head, the head's CI state, and the commit to deploy. */

@@ -3,11 +3,14 @@
  * The workflow wires messages and activities to these; the tests call them directly.
  */
 import type { ReleaseCalendar } from './calendar.js';
-import type { Right } from './config.js';
+import type { Operator } from './config.js';
 import { describeFreeze, type FreezeView } from './ledger.js';
 import type { ProductionHold } from './production-order.js';
 import type { StepPolicy } from './steps.js';
 import { refNameProblem } from './tags.js';
+import { authorisationProblem } from './rights.js';
+
+export { authorisationProblem, operatorsLocation, type OperatorPolicy } from './rights.js';
 
 export const ENVIRONMENTS = ['staging', 'production'] as const;
 export type EnvironmentName = (typeof ENVIRONMENTS)[number];
@@ -17,7 +20,9 @@ export interface TrainPolicy extends StepPolicy {
   service: string;
   tagFormat: string;
   release: ReleaseCalendar;
-  operators?: { name: string; rights: Right[] }[];
+  operators?: Operator[];
+  /** Where the operators are declared (`services.<name>.operators of <config file>`), for refusals. */
+  operatorsIn?: string;
   decisionDeadlineHours: number;
   hasE2E: boolean;
   /** Local time (`HH:mm`, release zone) at which E2E runs; right after staging when absent. */
@@ -194,15 +199,6 @@ export interface SupersedeRequest extends OperatorRequest {
   newTag: string;
 }
 
-/** Why `by` may not use `right` on this service; undefined when allowed. */
-export function authorisationProblem(policy: Pick<TrainPolicy, 'service' | 'operators'>, by: string, right: Right): string | undefined {
-  if (!policy.operators) return undefined;
-  const operator = policy.operators.find((o) => o.name === by);
-  if (!operator) return `"${by}" is not an operator of service ${policy.service}; ask an admin to add them to its operators in the config`;
-  if (!operator.rights.includes(right)) return `"${by}" does not have the "${right}" right on service ${policy.service}`;
-  return undefined;
-}
-
 /** The optional fields each kind of operator request may carry, besides `by` and `reason`. */
 type FieldKind = 'string' | 'boolean' | 'string|number';
 const FIELD_CHECKS: Record<FieldKind, (v: unknown) => boolean> = {
@@ -249,15 +245,14 @@ export function promoteProblem(status: TrainStatus, policy: TrainPolicy, req: Op
   }
   if (status.actions.some((a) => a.kind === 'promote')) return `train ${status.trainId} was already promoted`;
   if (status.failedDeploy) return `train ${status.trainId} waits for retryDeploy or abort after a failed deploy to ${status.failedDeploy.environment}`;
+  // Whether this operator may promote at all comes before whether production lets anyone now.
+  const denied = authorisationProblem(policy, req.by, 'promote');
+  if (denied) return denied;
   const freeze = status.freezes.production;
   if (freeze?.frozen && freeze.ownerTrainId !== status.trainId && !req.overrideFreeze) {
     return `production is ${describeFreeze(freeze, policy.release.timeZone)}; the train goes on by itself when it is unfrozen, or an operator with the override-freeze right can promote with overrideFreeze`;
   }
-  if (req.overrideFreeze) {
-    const problem = authorisationProblem(policy, req.by, 'override-freeze');
-    if (problem) return problem;
-  }
-  return authorisationProblem(policy, req.by, 'promote');
+  return req.overrideFreeze ? authorisationProblem(policy, req.by, 'override-freeze') : undefined;
 }
 
 /**
@@ -323,7 +318,8 @@ export function supersedeProblem(status: TrainStatus, policy: TrainPolicy, req: 
   }
   const problem = refNameProblem(req.newTag);
   if (problem) return `new tag "${req.newTag.slice(0, 80)}" ${problem}`;
-  return authorisationProblem(policy, req.by, 'promote');
+  // Replacing the release candidate is a cut: the `start` right.
+  return authorisationProblem(policy, req.by, 'start');
 }
 
 export type GateDecision = { kind: 'promote'; why: string } | { kind: 'wait'; why: string };

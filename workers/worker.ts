@@ -31,6 +31,8 @@ export interface WorkerOptions {
   config: TrainyardConfig;
   /** Folder that relative paths in the config are resolved against. */
   baseDir: string;
+  /** The config file, when read from one: refusals name it ("add it to bob's rights in …"). */
+  configFile?: string;
   /** Bundle the workflow code at start instead of loading the prebuilt bundle. */
   bundleAtStart?: boolean;
   /** Where notifications of the `log` notifier and worker messages go. */
@@ -168,7 +170,13 @@ export async function createTrainyardWorker(options: WorkerOptions): Promise<Wor
       namespace: options.namespace,
       taskQueue: options.config.temporal.taskQueue,
       activities: {
-        ...createActivities({ config: options.config, drivers, client, ...(callbacks ? { callbacks: { baseUrl: callbacks.baseUrl, waits: callbacks.waits } } : {}) }),
+        ...createActivities({
+          config: options.config,
+          drivers,
+          client,
+          ...(options.configFile ? { configFile: options.configFile } : {}),
+          ...(callbacks ? { callbacks: { baseUrl: callbacks.baseUrl, waits: callbacks.waits } } : {}),
+        }),
         ...createVersionBumpActivities(versionBumpDeps(options)),
         ...createFlagActivities({
           flags: options.config.flags,
@@ -180,8 +188,8 @@ export async function createTrainyardWorker(options: WorkerOptions): Promise<Wor
           baseDir: options.baseDir,
         }),
         ...createPreviewActivities({ driverFor: previewDrivers(options.config.previews ?? {}, options.baseDir), forgeFor: (service) => drivers.forge(service) }),
-        ...createPreReleaseActivities({ forge: (service) => drivers.forge(service), policy: (service) => preReleasePolicyOf(options.config, service) }),
-        ...createStageActivities({ config: options.config, forge: (service) => drivers.forge(service), client }),
+        ...createPreReleaseActivities({ forge: (service) => drivers.forge(service), policy: (service) => preReleasePolicyOf(options.config, service, options.configFile) }),
+        ...createStageActivities({ config: options.config, forge: (service) => drivers.forge(service), client, ...(options.configFile ? { configFile: options.configFile } : {}) }),
       },
       ...dataConverter,
       ...workerTuning(),

@@ -1,14 +1,15 @@
 /**
  * The cut: pick the commit and the next free tag for the next release slot, then start the train.
- * Schedules start this workflow (id `cut/<service>`, so two cuts of one service never overlap);
- * `trainyard start` does too. The train is started as an abandoned child: it outlives the cut.
+ * Schedules start this workflow (id `cut/<service>`, so two cuts of one service never overlap); an
+ * operator's cut comes from the production ledger's `cut` update, whose validator checked the
+ * right. The train is started as an abandoned child: it outlives the cut.
  */
 import { ApplicationFailure, ParentClosePolicy, WorkflowIdReusePolicy, patched, startChild } from '@temporalio/workflow';
 import { describeTime, nextReleaseTime, releaseDate } from '../domain/calendar.js';
 import { SCHEDULE, trainId } from '../domain/ids.js';
 import { bumpTag, newestTag, nextTag, parseTag, refNameProblem } from '../domain/tags.js';
 import { slotHolder, slotTakenReason } from '../domain/train-slots.js';
-import type { TrainInput, TrainPolicy } from '../domain/train.js';
+import { authorisationProblem, type TrainInput, type TrainPolicy } from '../domain/train.js';
 import { forge } from './activity-options.js';
 import { releaseTrain } from './releaseTrain.js';
 import { SERVICE, STAGE, TAG } from './search-attributes.js';
@@ -20,6 +21,8 @@ export interface CutRequest {
   /** An explicit tag; otherwise the next free tag of the release date (or of `supersedes`). */
   tag?: string;
   startedBy: string;
+  /** Why the operator cut (recorded in the train's details); scheduled cuts have none. */
+  reason?: string;
   /**
    * A manual re-tag: the train it replaces. Its tag is bumped (`.1` → `.2`) unless `tag` is given,
    * and it ends as superseded before the new train starts (refused once it reached production).
@@ -50,6 +53,13 @@ function freeTag(req: CutRequest, format: string, date: string, existing: string
 
 export async function cutRelease(req: CutRequest): Promise<CutResult> {
   const policy = await forge.trainPolicy({ service: req.service });
+  // A cut started directly (`temporal workflow start --type cutRelease`) rather than through the
+  // ledger is held to the same rule before it tags anything; the schedule is the system, not an
+  // operator. (Added after cuts were already running: older ones replay without it.)
+  if (req.startedBy !== SCHEDULE && patched('cut-checks-rights')) {
+    const problem = authorisationProblem(policy, req.startedBy, req.hotfix ? 'hotfix' : 'start');
+    if (problem) throw ApplicationFailure.nonRetryable(problem, 'REJECTED');
+  }
   const releaseAt = nextReleaseTime(Date.now(), policy.release);
   // A hotfix goes out as soon as staging and E2E pass; it does not wait for a release slot.
   if (req.hotfix) return cutHotfix(req, req.hotfix, policy, Date.now());
@@ -86,7 +96,7 @@ export async function cutRelease(req: CutRequest): Promise<CutResult> {
     await forge.supersedeTrain.executeWithOptions({ summary: `Supersede ${old} with ${tag}` }, [{ trainId: old, by: req.startedBy, reason, newTag: tag }]);
   }
 
-  return startTrain({ service: req.service, tag, commit, policy, startedBy: req.startedBy, releaseAt });
+  return startTrain({ service: req.service, tag, commit, policy, startedBy: req.startedBy, releaseAt }, req.reason);
 }
 
 async function cutHotfix(req: CutRequest, hotfix: { fromTag: string; picks: string[] }, policy: TrainPolicy, releaseAt: number): Promise<CutResult> {
@@ -100,10 +110,10 @@ async function cutHotfix(req: CutRequest, hotfix: { fromTag: string; picks: stri
   const commit = await forge.prepareHotfix.executeWithOptions({ summary: `Hotfix branch from ${hotfix.fromTag} with ${hotfix.picks.length} commit(s)` }, [
     { service: req.service, branch: `hotfix/${tag}`, fromTag: hotfix.fromTag, picks: hotfix.picks },
   ]);
-  return startTrain({ service: req.service, tag, commit, policy, startedBy: req.startedBy, releaseAt, hotfix });
+  return startTrain({ service: req.service, tag, commit, policy, startedBy: req.startedBy, releaseAt, hotfix }, req.reason);
 }
 
-async function startTrain(input: TrainInput): Promise<CutResult> {
+async function startTrain(input: TrainInput, reason: string | undefined): Promise<CutResult> {
   const { service, tag, commit, releaseAt, startedBy } = input;
   const id = trainId(service, tag);
   await startChild(releaseTrain, {
@@ -118,7 +128,7 @@ async function startTrain(input: TrainInput): Promise<CutResult> {
       { key: STAGE, value: 'cut' },
     ],
     staticSummary: `${input.hotfix ? 'Hotfix' : 'Release'} train ${tag} of ${service}`,
-    staticDetails: `Commit ${commit}, cut by ${startedBy}. Release slot: ${describeTime(releaseAt, input.policy.release.timeZone)} (${new Date(releaseAt).toISOString()}).`,
+    staticDetails: `Commit ${commit}, cut by ${startedBy}${reason ? ` (${reason})` : ''}. Release slot: ${describeTime(releaseAt, input.policy.release.timeZone)} (${new Date(releaseAt).toISOString()}).`,
   });
   return { trainId: id, tag, commit, releaseAt, timeZone: input.policy.release.timeZone };
 }

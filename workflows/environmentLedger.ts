@@ -9,6 +9,7 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   log,
+  patched,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -21,6 +22,7 @@ import {
   grant,
   hotfixFreeze,
   initialLedger,
+  ledgerRightsProblem,
   manualFreeze,
   nextFreezeChange,
   nextGrant,
@@ -31,7 +33,7 @@ import {
   type LedgerConfig,
   type LedgerState,
 } from '../domain/ledger.js';
-import { authorisationProblem, requestProblem, type EnvironmentName } from '../domain/train.js';
+import { requestProblem, type EnvironmentName } from '../domain/train.js';
 import {
   freezeChangedSignal,
   freezeUpdate,
@@ -45,17 +47,23 @@ import {
   subscribeSignal,
   unfreezeUpdate,
   lockQueuedSignal,
+  reloadConfigSignal,
   rollbackUpdate,
   type FreezeRequest,
 } from './ledger-messages.js';
 import { forge, handlerForge, handlerNotifier } from './activity-options.js';
+import { handleServiceActions } from './ledger-actions.js';
 
 export interface LedgerInput {
   service: string;
   environment: EnvironmentName;
   /** Carried across continue-as-new. */
   state?: LedgerState;
-  /** The service's config as whoever creates the ledger knows it (later: the `configure` signal). */
+  /**
+   * The service's config, from the worker that creates the ledger (a train's signal-with-start);
+   * later ones come with the `configure` signal. Without it the ledger reads it from the worker
+   * when it starts, and refuses operator actions until it has.
+   */
   config?: LedgerConfig;
   /** Continue-as-new after this many history events (tests set it low). */
   maxHistoryEvents?: number;
@@ -88,6 +96,8 @@ export async function environmentLedger(input: LedgerInput): Promise<void> {
   const state = input.state ?? initialLedger(input.service, input.environment);
   if (!input.state && input.config) configure(state, input.config);
   let changed = true;
+  /** Someone asked the ledger to read its config again (`reloadConfig`). */
+  let reloadRequested = false;
   /** The freeze view trains were last told; a different one is broadcast. */
   let lastFreeze = '';
   const touch = () => (changed = true);
@@ -108,6 +118,10 @@ export async function environmentLedger(input: LedgerInput): Promise<void> {
   });
   setHandler(configureSignal, (config) => {
     configure(state, config);
+    touch();
+  });
+  setHandler(reloadConfigSignal, () => {
+    reloadRequested = true;
     touch();
   });
   setHandler(incidentFreezeSignal, ({ by, reason }) => {
@@ -135,7 +149,7 @@ export async function environmentLedger(input: LedgerInput): Promise<void> {
     },
     {
       validator: (req) => {
-        rejectIf(requestProblem(req, { until: 'string|number' }) ?? authorisationProblem(state, req.by, 'freeze'));
+        rejectIf(requestProblem(req, { until: 'string|number' }) ?? ledgerRightsProblem(state, req.by, 'freeze'));
         parseUntil(req.until, Date.now());
       },
     },
@@ -150,7 +164,7 @@ export async function environmentLedger(input: LedgerInput): Promise<void> {
     },
     {
       validator: (req) => {
-        rejectIf(requestProblem(req) ?? authorisationProblem(state, req.by, 'freeze'));
+        rejectIf(requestProblem(req) ?? ledgerRightsProblem(state, req.by, 'freeze'));
         const now = Date.now();
         if (!manualFreeze(state, now)) {
           const window = activeFreeze(state, now);
@@ -172,15 +186,17 @@ export async function environmentLedger(input: LedgerInput): Promise<void> {
     },
     {
       validator: (req) => {
-        rejectIf(requestProblem(req, { to: 'string' }) ?? authorisationProblem(state, req.by, 'rollback'));
+        rejectIf(requestProblem(req, { to: 'string' }) ?? ledgerRightsProblem(state, req.by, 'rollback'));
         const found = rollbackTarget(state, req.to);
         if ('problem' in found) throw new Error(found.problem);
       },
     },
   );
 
+  handleServiceActions(state, (text) => tell('operator-action', text));
+
   /** Tells people (the service's notifiers); a failed notification never blocks the ledger. */
-  async function tell(event: 'frozen' | 'unfrozen', text: string): Promise<void> {
+  async function tell(event: 'frozen' | 'unfrozen' | 'operator-action', text: string): Promise<void> {
     try {
       await handlerNotifier.notify({ service: state.service, trainId: workflowInfo().workflowId, event, text });
     } catch (err) {
@@ -242,6 +258,20 @@ export async function environmentLedger(input: LedgerInput): Promise<void> {
     }
   }
 
+  /**
+   * Reads the service's config (operators, freeze windows) from the worker: at the start of a ledger
+   * nobody gave it to, and when asked to. A failure leaves the ledger as it was (one that never read
+   * it keeps refusing operator actions) and is tried again at the next wake-up.
+   */
+  async function readConfig(): Promise<void> {
+    reloadRequested = false;
+    try {
+      configure(state, await handlerForge.ledgerConfig.executeWithOptions({ summary: `Read the operators and freeze windows of ${state.service} from the config` }, [{ service: state.service }]));
+    } catch (err) {
+      log.warn('could not read the config; operator actions stay as they were', { error: String(err) });
+    }
+  }
+
   /** Takes the lock back from a holder that ended without giving it back (e.g. terminated). */
   async function checkHolder(): Promise<void> {
     const holder = state.holder;
@@ -262,6 +292,9 @@ export async function environmentLedger(input: LedgerInput): Promise<void> {
     const next = wakeAt.length > 0 ? Math.min(...wakeAt) : undefined;
     await condition(() => changed, next !== undefined ? Math.max(1, next - Date.now()) : undefined);
     changed = false;
+    // Added after ledgers were already running: a ledger created without the config knew no
+    // operators, and let anyone act. Older ledgers replay without it.
+    if ((reloadRequested || !state.configured) && patched('ledger-reads-config')) await readConfig();
     await checkHolder();
     if (state.freeze && !manualFreeze(state, Date.now())) state.freeze = undefined; // expired
     // Tell trains whenever what they see changed: a freeze set or lifted, a window started or ended.

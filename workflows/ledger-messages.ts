@@ -3,8 +3,9 @@
  * product: `temporal workflow update --name freeze` works as `trainyard freeze` does.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { Right } from '../domain/config.js';
+import type { Operator } from '../domain/config.js';
 import type { DeploymentRecord, FreezeView, LedgerConfig, LedgerState, LockRequest, RollbackRequest } from '../domain/ledger.js';
+import type { CutCommand, CutScheduleCommand, CutScheduleOutcome, CutStarted, RevertCommand, RevertOutcome } from '../domain/service-actions.js';
 import type { EnvironmentName } from '../domain/train.js';
 
 export interface FreezeRequest {
@@ -17,7 +18,7 @@ export interface FreezeRequest {
 export interface Subscription {
   trainId: string;
   /** The service's operators as the train's policy has them (the ledger enforces the same rights). */
-  operators?: { name: string; rights: Right[] }[];
+  operators?: Operator[];
 }
 
 export const requestLockSignal = defineSignal<[LockRequest]>('requestLock');
@@ -28,6 +29,8 @@ export const hotfixFreezeSignal = defineSignal<[{ trainId: string; tag: string; 
 export const incidentFreezeSignal = defineSignal<[{ by: string; reason: string }]>('incidentFreeze');
 /** The service's config for this ledger (operators, freeze windows, zone); sent with every message. */
 export const configureSignal = defineSignal<[LedgerConfig]>('configure');
+/** Read the service's config again (operators, freeze windows) from the worker; no payload. */
+export const reloadConfigSignal = defineSignal<[]>('reloadConfig');
 export const subscribeSignal = defineSignal<[Subscription]>('subscribe');
 export const freezeUpdate = defineUpdate<FreezeView, [FreezeRequest]>('freeze');
 export const unfreezeUpdate = defineUpdate<FreezeView, [{ by: string; reason: string }]>('unfreeze');
@@ -36,6 +39,14 @@ export const unfreezeUpdate = defineUpdate<FreezeView, [{ by: string; reason: st
  * validator checks the `rollback` right and the target; the answer names the rollback workflow.
  */
 export const rollbackUpdate = defineUpdate<{ rollbackId: string; tag: string }, [RollbackRequest]>('rollback');
+/**
+ * Service actions, on the production ledger only (domain/service-actions.ts): cut a train
+ * (`start` right; a hotfix: `hotfix`), open revert pull requests (`revert`), pause, unpause
+ * (`freeze`) or trigger (`start`) the cut schedule. Validators refuse before anything is written.
+ */
+export const cutUpdate = defineUpdate<CutStarted, [CutCommand]>('cut');
+export const revertUpdate = defineUpdate<{ results: RevertOutcome[] }, [RevertCommand]>('revert');
+export const cutScheduleUpdate = defineUpdate<CutScheduleOutcome, [CutScheduleCommand]>('cutSchedule');
 export const ledgerQuery = defineQuery<LedgerState & { frozen: FreezeView }>('ledger');
 
 /** Ledger → train: the lock is yours; `stable` is the version to roll back to. */

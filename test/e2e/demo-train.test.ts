@@ -21,7 +21,7 @@ afterAll(async () => {
 
 describe('the demo train through the CLI', () => {
   it('cuts, deploys to staging, runs E2E, waits, and goes to production on promote', async () => {
-    const started = await demo.cli(['start', 'demo', '--as', 'carol']);
+    const started = await demo.cli(['start', 'demo', '--reason', 'weekly release', '--as', 'carol']);
     expect(started.code, started.stderr).toBe(0);
     const trainId = /started (train\/demo\/\S+)/.exec(started.stdout)?.[1];
     expect(trainId).toMatch(/^train\/demo\/demo\/v\d{4}\.\d{2}\.\d{2}\.1$/);
@@ -86,7 +86,7 @@ describe('the demo train through the CLI', () => {
     expect(first.stage).toBe('released');
     expect(first.changelog?.fromTag).toBeUndefined(); // first release of the service
     commitChange(demo.dir, 'Fix the checkout total (#42)');
-    const started = await demo.cli(['start', 'demo']);
+    const started = await demo.cli(['start', 'demo', '--reason', 'a second train']);
     expect(started.code, started.stderr).toBe(0);
     const trainId = /started (train\/demo\/\S+)/.exec(started.stdout)?.[1];
     const second = await demo.waitForStage(trainId!, 'awaiting-release');

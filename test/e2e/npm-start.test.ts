@@ -219,7 +219,10 @@ describe('npm start', () => {
     // The next train, as the output says; the README's abort ends it; the one after goes out the
     // README's quick-start way (promote, status, the production process's version).
     const cutNext = async () => {
-      const cut = await readme('npx trainyard start demo', trainId!);
+      // The command as the second start printed it, copied as a newcomer would.
+      const printedCut = /Cut the next train with: (.+)$/m.exec(second.output())?.[1];
+      expect(printedCut).toMatch(/^npx trainyard start demo /);
+      const cut = await readme(printedCut!, trainId!);
       expect(cut.code, cut.output).toBe(0);
       const id = /started (train\/demo\/\S+)/.exec(cut.output)?.[1];
       expect(id, cut.output).toBeDefined();

@@ -20,7 +20,7 @@ const git = (...args: string[]) => execFileSync('git', ['-C', join(demo.dir, 're
 
 describe('re-tag and hotfix through the CLI', () => {
   it('tag --from <sha> supersedes the active train with the next tag', async () => {
-    const first = await demo.cli(['start', 'demo']);
+    const first = await demo.cli(['start', 'demo', '--reason', 'weekly release']);
     const firstId = /started (\S+)/.exec(first.stdout)![1]!;
     await demo.waitForStage(firstId, 'awaiting-release');
     const fix = commitChange(demo.dir, 'Revert the broken banner');
@@ -47,7 +47,7 @@ describe('re-tag and hotfix through the CLI', () => {
     }
     const production = (await (await fetch(`http://127.0.0.1:${demo.ports.production}/version`)).json()) as { version: string };
     const urgent = commitChange(demo.dir, 'Fix the payment timeout');
-    const hotfix = await demo.cli(['hotfix', 'demo', '--from', production.version, '--pick', urgent, '--as', 'oncall']);
+    const hotfix = await demo.cli(['hotfix', 'demo', '--from', production.version, '--pick', urgent, '--reason', 'payments time out', '--as', 'oncall']);
     expect(hotfix.code, hotfix.stderr).toBe(0);
     const id = /started hotfix (\S+)/.exec(hotfix.stdout)![1]!;
     const tag = id.slice('train/demo/'.length);
@@ -60,7 +60,7 @@ describe('re-tag and hotfix through the CLI', () => {
     expect(git('log', '-1', '--format=%s', `${tag}^{commit}`)).toBe('Fix the payment timeout');
     expect(git('rev-parse', `refs/heads/hotfix/${tag}`)).toBe(git('rev-parse', `${tag}^{commit}`));
 
-    const bad = await demo.cli(['hotfix', 'demo', '--from', 'not-a-release', '--pick', urgent]);
+    const bad = await demo.cli(['hotfix', 'demo', '--from', 'not-a-release', '--pick', urgent, '--reason', 'x']);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/cut rejected: .*does not follow the format/);
   });

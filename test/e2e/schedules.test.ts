@@ -135,6 +135,14 @@ describe('schedules from the config', () => {
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/service "nosuch" has no cut schedule/);
     expect((await demo.cli(['schedules', 'pause', 'demo'])).code).toBe(2);
+    expect((await demo.cli(['schedules', 'trigger', 'demo'])).stderr).toMatch(/required option '--reason <text>'/);
+    // Both went through the production ledger, which recorded who asked and why.
+    const events = (await client.workflow.getHandle(ledgerId('demo', 'production')).fetchHistory()).events ?? [];
+    const asked = events.flatMap((e) => {
+      const request = e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input;
+      return request?.name === 'cutSchedule' ? [JSON.parse(Buffer.from(request.args?.payloads?.[0]?.data ?? []).toString('utf8')) as { by: string; action: string }] : [];
+    });
+    expect(asked).toMatchObject([{ by: 'rm', action: 'pause', reason: 'audit week' }, { action: 'pause', reason: 'again' }, { action: 'unpause', reason: 'audit done' }]);
   });
 
   it('deletes its schedule when the config no longer has it', async () => {

@@ -18,7 +18,7 @@ let trainId: string;
 let tag: string;
 
 async function cut(): Promise<string> {
-  const started = await demo.cli(['start', 'demo', '--as', 'carol']);
+  const started = await demo.cli(['start', 'demo', '--reason', 'weekly release', '--as', 'carol']);
   expect(started.code, started.stderr).toBe(0);
   return /started (train\/demo\/\S+)/.exec(started.stdout)![1]!;
 }

@@ -77,7 +77,7 @@ export async function startDemoEnv(extraConfig = '', options: { ui?: boolean } =
   const server = await startDevServer({ port: await freePort(), ...(options.ui ? { uiPort: await freePort() } : {}) });
   const target = localTarget(server.address);
   const logs: string[] = [];
-  const worker = await createTrainyardWorker({ connection: await connectWorker(target), namespace: 'default', config, baseDir, log: (line) => logs.push(line) });
+  const worker = await createTrainyardWorker({ connection: await connectWorker(target), namespace: 'default', config, baseDir, configFile, log: (line) => logs.push(line) });
   const running = worker.run();
   const client = await connectClient(target);
 

@@ -7,7 +7,7 @@ import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { translated } from '../../activities/index.js';
-import { activeTrainFinder, ledgerSignaller, rollbackStarter, schedulePauser, trainSuperseder, workflowWatcher } from '../../activities/ledger.js';
+import { activeTrainFinder, cutScheduleController, ledgerSignaller, rollbackStarter, schedulePauser, trainSuperseder, workflowWatcher } from '../../activities/ledger.js';
 import type { CheckRequest, DeployOutcome, DeployRequest, Notification, TrainActivities } from '../../activities/types.js';
 import type { FreezeWindow } from '../../domain/freeze-windows.js';
 import type { CommitRelation } from '../../domain/production-order.js';
@@ -24,6 +24,9 @@ export interface FakeWorld {
   hotfixes: { service: string; branch: string; fromTag: string; picks: string[] }[];
   /** Freeze windows the ledgers are configured with. */
   freezeWindows?: FreezeWindow[];
+  /** Pull requests that are merged, so can be reverted; reverts opened, in order. */
+  merged: Set<number>;
+  reverts: number[];
   running: Record<EnvironmentName, string | null>;
   /** The default branch's head (what a cut without a ref tags). */
   head: string;
@@ -55,6 +58,8 @@ export function fakeWorld(): FakeWorld {
     tags: new Map(),
     changelogs: [],
     hotfixes: [],
+    merged: new Set([7]),
+    reverts: [],
     running: { staging: null, production: 'api/v2024.09.30.1' },
     head: 'c0ffee0000000000000000000000000000000001',
     compare: (base, head) => (base === head ? 'identical' : 'ahead'),
@@ -77,9 +82,20 @@ export async function hangUntilCancelled(): Promise<never> {
  * `supersedeTrain`), so trains, cuts and the real ledger workflow are tested together.
  */
 export function fakeActivities(world: FakeWorld, trainPolicy: TrainPolicy, client: Client, taskQueue: string): TrainActivities {
+  // What the worker's config gives a ledger.
+  const ledgerConfig = () => ({ ...(trainPolicy.operators ? { operators: trainPolicy.operators } : {}), ...(world.freezeWindows ? { freezeWindows: world.freezeWindows, timeZone: 'UTC' } : {}) });
   // Errors cross the boundary as the worker's do: through the one translation point.
   return translated<TrainActivities>({
-    signalLedger: ledgerSignaller(client, taskQueue, () => ({ ...(trainPolicy.operators ? { operators: trainPolicy.operators } : {}), ...(world.freezeWindows ? { freezeWindows: world.freezeWindows, timeZone: 'UTC' } : {}) })),
+    signalLedger: ledgerSignaller(client, taskQueue, ledgerConfig),
+    async ledgerConfig() {
+      return ledgerConfig();
+    },
+    async revertChange({ pr }) {
+      if (!world.merged.has(pr)) throw ApplicationFailure.nonRetryable(`pull request #${pr} is not merged, so there is nothing to revert`, 'FORGE_CONFLICT');
+      world.reverts.push(pr);
+      return { number: 100 + pr, url: `file:///changes/${100 + pr}` };
+    },
+    controlCutSchedule: cutScheduleController(client),
     supersedeTrain: trainSuperseder(client),
     workflowRunning: workflowWatcher(client),
     activeTrains: activeTrainFinder(client),

@@ -62,7 +62,7 @@ const usageError = fc.oneof(
   // An unknown option on a real command.
   fc.tuple(fc.constantFrom(...ALL_COMMANDS.filter((c) => c !== 'help')), word, fc.stringMatching(/^[a-z][a-z0-9-]{0,10}$/)).map(([cmd, arg, opt]) => [cmd, arg, `--zz-${opt}`]),
   // An operator command without its --reason.
-  fc.tuple(fc.constantFrom(...OPERATOR_COMMANDS, 'changelog', 'freeze', 'unfreeze'), word).map(([cmd, target]) => [cmd, target]),
+  fc.tuple(fc.constantFrom(...OPERATOR_COMMANDS, 'start', 'changelog', 'freeze', 'unfreeze'), word).map(([cmd, target]) => [cmd, target]),
   // A required argument missing.
   fc.tuple(fc.constantFrom(...OPERATOR_COMMANDS, 'watch', 'start', 'freeze', 'env'), value).map(([cmd, reason]) => [cmd, '--reason', reason]),
   // A value outside --env's choices.

@@ -1,11 +1,13 @@
 /**
  * Operator reasons and identities under hostile input, through the validators every operator update
  * runs before anything is written to history (domain/train.ts; the ledger's freeze and unfreeze use
- * requestProblem too). Oversized text is rejected with a clear message that does not echo it; what
+ * requestProblem too; its cut, revert and cut-schedule updates are domain/service-actions.ts). Oversized text is rejected with a clear message that does not echo it; what
  * is accepted is bounded far below Temporal's 2 MiB payload limit.
  */
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
+import { configure, initialLedger, type LedgerState } from '../../domain/ledger.js';
+import { cutProblem, cutScheduleProblem, revertProblem } from '../../domain/service-actions.js';
 import { MAX_TAG_LENGTH } from '../../domain/tags.js';
 import {
   abortProblem,
@@ -39,8 +41,16 @@ const policy = (operators: boolean): TrainPolicy => ({
   decisionDeadlineHours: 72,
   hasE2E: true,
   smoke: { staging: true, production: true },
-  ...(operators ? { operators: [{ name: 'alice', rights: ['promote', 'abort', 'freeze', 'override-freeze', 'rollback'] }] } : {}),
+  ...(operators ? { operators: [{ name: 'alice', rights: ['start', 'hotfix', 'promote', 'abort', 'freeze', 'override-freeze', 'rollback', 'revert'] }] } : {}),
 });
+
+/** The production ledger of the service, having read the same operators. */
+function productionLedger(operators: boolean): LedgerState {
+  const state = initialLedger('api', 'production');
+  const { operators: list } = policy(operators);
+  configure(state, list ? { operators: list } : {});
+  return state;
+}
 
 /** Each validator with a train in the state where it can say yes. */
 function trainIn(kind: 'decision' | 'failed-deploy'): TrainStatus {
@@ -67,6 +77,9 @@ const VALIDATORS: Record<string, Validator> = {
   rerunE2E: (req, ops) => rerunE2EProblem(trainIn('decision'), policy(ops), req),
   regenerateChangelog: (req, ops) => regenerateChangelogProblem(trainIn('decision'), policy(ops), req),
   supersede: (req, ops) => supersedeProblem(trainIn('decision'), policy(ops), req),
+  cut: (req, ops) => cutProblem(productionLedger(ops), req),
+  revert: (req, ops) => revertProblem(productionLedger(ops), req),
+  cutSchedule: (req, ops) => cutScheduleProblem(productionLedger(ops), req, 0),
 };
 const validatorName = fc.constantFrom(...Object.keys(VALIDATORS));
 const run = (name: string, req: unknown, operators: boolean) => VALIDATORS[name]!(req as never, operators);
@@ -95,6 +108,11 @@ const junk = fc.oneof(
       overrideFreeze: fc.anything({ maxDepth: 1 }),
       previousTag: fc.anything({ maxDepth: 1 }),
       newTag: fc.anything({ maxDepth: 1 }),
+      // The service actions' fields, nested ones included.
+      prs: fc.oneof(fc.constant([7]), fc.anything({ maxDepth: 2 })),
+      action: fc.oneof(fc.constant('pause'), fc.anything({ maxDepth: 1 })),
+      hotfix: fc.oneof(fc.constant({ fromTag: 'api/v1.1', picks: ['abc1234'] }), fc.record({ fromTag: fc.anything({ maxDepth: 1 }), picks: fc.anything({ maxDepth: 2 }) }), fc.anything({ maxDepth: 2 })),
+      supersedes: fc.oneof(fc.constant({ trainId: 'train/api/api/v1.1', tag: 'api/v1.1' }), fc.anything({ maxDepth: 2 })),
     },
     { requiredKeys: [] },
   ),

@@ -157,6 +157,27 @@ describe('config', () => {
     expect(plain.ok && step('Deploy', trainPolicyOf(plain.config, 'api')).retry).toBeUndefined();
   });
 
+  it('operators: every action has a right, `rights: []` declares one who may only read, names are unique', () => {
+    const service = (operators: unknown) => ({
+      services: { api: { forge: { kind: 'local-git', path: 'repo' }, operators, environments: { staging: { deploy: { kind: 'command', command: ['true'] } }, production: { deploy: { kind: 'command', command: ['true'] } } } } },
+    });
+    const all = ['start', 'hotfix', 'promote', 'abort', 'freeze', 'override-freeze', 'rollback', 'revert'];
+    const ok = parseConfig(service([{ name: 'alice', rights: all }, { name: 'reader', rights: [] }]));
+    if (!ok.ok) throw new Error(`rejected: ${JSON.stringify(ok.problems)}`);
+    expect(ok.config.services.api?.operators).toEqual([{ name: 'alice', rights: all }, { name: 'reader', rights: [] }]);
+    // The read-only operator reaches the train's policy as one with no rights, not as "anyone may".
+    expect(trainPolicyOf(ok.config, 'api').operators).toContainEqual({ name: 'reader', rights: [] });
+
+    const bad = parseConfig(service([{ name: 'bob', rights: ['deploy'] }, { name: 'carol' }, { name: 'bob', rights: ['promote'] }]));
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) {
+      const problems = bad.problems.map((p) => `${p.path}: ${p.message}`);
+      expect(problems).toContainEqual(expect.stringMatching(/^services\.api\.operators\[0\]\.rights\[0\]: .*"start".*"hotfix".*"revert"/));
+      expect(problems).toContainEqual(expect.stringMatching(/^services\.api\.operators\[1\]\.rights: /));
+      expect(problems).toContainEqual('services.api.operators[2].name: "bob" is listed twice; give each operator one entry with all their rights');
+    }
+  });
+
   it('keeps docs/trainyard.schema.json in step with the schema (regenerate: trainyard config schema)', () => {
     const committed = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'trainyard.schema.json'), 'utf8'));
     expect(committed).toEqual(configJsonSchema());

@@ -173,7 +173,7 @@ describe('operator requests', () => {
     const p = policy({ operators: [{ name: 'alice', rights: ['promote'] }, { name: 'bob', rights: ['abort'] }] });
     const status = trainAt(['cut', 'staging', 'awaiting-release'], p);
     expect(promoteProblem(status, p, ask)).toBeUndefined();
-    expect(promoteProblem(status, p, { by: 'bob', reason: 'go' })).toBe('"bob" does not have the "promote" right on service api');
+    expect(promoteProblem(status, p, { by: 'bob', reason: 'go' })).toBe("\"bob\" does not have the \"promote\" right on service api; ask an admin to add it to bob's rights in services.api.operators of the worker's config");
     expect(promoteProblem(status, p, { by: 'mallory', reason: 'go' })).toMatch(/not an operator of service api; ask an admin/);
     expect(abortProblem(status, p, { by: 'bob', reason: 'broken' })).toBeUndefined();
     expect(abortProblem(status, p, ask)).toContain('"abort" right');
@@ -315,5 +315,9 @@ describe('the other commands', () => {
     ranInProduction.versions.production = 'v1.4.0';
     expect(supersedeProblem(ranInProduction, policy(), { ...ask, newTag: 'v1.4.1' })).toContain('has reached production');
     expect(supersedeProblem(trainAt(['cut', 'superseded']), policy(), { ...ask, newTag: 'v1.4.1' })).toBe(`train ${TRAIN_ID} has already ended (superseded)`);
+    // A re-tag is a cut: the `start` right, not `promote`.
+    const guarded = policy({ operators: [{ name: 'alice', rights: ['promote'] }, { name: 'rm', rights: ['start'] }] });
+    expect(supersedeProblem(before, guarded, { ...ask, newTag: 'v1.4.1' })).toMatch(/^"alice" does not have the "start" right/);
+    expect(supersedeProblem(before, guarded, { by: 'rm', reason: 'bad build', newTag: 'v1.4.1' })).toBeUndefined();
   });
 });

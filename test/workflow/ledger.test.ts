@@ -12,9 +12,10 @@ import { Context } from '@temporalio/activity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ledgerId } from '../../domain/ids.js';
 import type { TrainPolicy } from '../../domain/train.js';
-import { freezeUpdate, ledgerQuery, releaseLockSignal, requestLockSignal, rollbackUpdate, unfreezeUpdate } from '../../workflows/ledger-messages.js';
+import { cutScheduleUpdate, cutUpdate, freezeUpdate, ledgerQuery, releaseLockSignal, requestLockSignal, revertUpdate, rollbackUpdate, unfreezeUpdate } from '../../workflows/ledger-messages.js';
+import type { CutResult } from '../../workflows/cutRelease.js';
 import type { RollbackResult } from '../../workflows/rollbackEnvironment.js';
-import { abortUpdate, promoteUpdate, rerunE2EUpdate } from '../../workflows/messages.js';
+import { abortUpdate, promoteUpdate, rerunE2EUpdate, statusQuery } from '../../workflows/messages.js';
 import { fakeActivities, fakeWorld, hangUntilCancelled, policy, type FakeWorld } from '../helpers/fake-activities.js';
 import { recordHistory } from '../helpers/histories.js';
 import { pollUntil, queryUntil } from '../helpers/poll.js';
@@ -224,6 +225,89 @@ describe.concurrent('environment ledger', () => {
         expect(await rejection(ledger.executeUpdate(unfreezeUpdate, { args: [{ by: 'sre', reason: 'x' }] }))).toMatch(/is not frozen/);
       },
       [{ name: 'sre', rights: ['freeze'] }, { name: 'rm', rights: ['promote'] }],
+    );
+  });
+
+  it('a ledger just created knows its operators: a raw update without the right is refused, and nothing is written', async () => {
+    const operators = [{ name: 'sre', rights: ['freeze' as const] }, { name: 'dev', rights: ['promote' as const] }, { name: 'reader', rights: [] }];
+    await withService(
+      () => undefined,
+      async ({ service, taskQueue }) => {
+        // Started bare, as `temporal workflow start` would: nobody passed it the operators.
+        const ledger = await productionLedger(service, taskQueue);
+        // As `temporal workflow update` sends it, the moment the ledger exists: refused either way.
+        const early = await rejection(ledger.executeUpdate(freezeUpdate, { args: [{ by: 'dev', reason: 'lol' }] }));
+        expect(early).toMatch(new RegExp(`^("dev" does not have the "freeze" right on service ${service};|the production ledger of ${service} has not read the service's operators from the config yet)`));
+        const known = await queryUntil(ledger, ledgerQuery, (l) => l.configured === true, 'the ledger to read its operators from the config');
+        expect(known.operators).toEqual(operators);
+        const where = `services.${service}.operators of the worker's config`;
+        expect(await rejection(ledger.executeUpdate(freezeUpdate, { args: [{ by: 'dev', reason: 'lol' }] }))).toBe(`"dev" does not have the "freeze" right on service ${service}; ask an admin to add it to dev's rights in ${where}`);
+        expect(await rejection(ledger.executeUpdate(freezeUpdate, { args: [{ by: 'reader', reason: 'lol' }] }))).toBe(
+          `"reader" does not have the "freeze" right on service ${service} (reader may only read: their rights are []); ask an admin to add it to reader's rights in ${where}`,
+        );
+        expect(await rejection(ledger.executeUpdate(freezeUpdate, { args: [{ by: 'mallory', reason: 'lol' }] }))).toBe(`"mallory" is not an operator of service ${service}; ask an admin to add them, with the "freeze" right, to ${where}`);
+        // Refused before acceptance: the history holds none of them.
+        const events = (await ledger.fetchHistory()).events ?? [];
+        expect(events.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes || e.workflowExecutionUpdateAdmittedEventAttributes)).toEqual([]);
+        await ledger.executeUpdate(freezeUpdate, { args: [{ by: 'sre', reason: 'incident 7' }] });
+        expect((await ledger.query(ledgerQuery)).frozen).toMatchObject({ frozen: true, by: 'sre' });
+        await recordHistory('environment ledger that read its operators when it started', ledger);
+      },
+      operators,
+    );
+  });
+
+  it('cut, hotfix, revert and schedule changes go through the production ledger: its validators check the right, its history records who and why', async () => {
+    const operators = [
+      { name: 'sre', rights: ['freeze' as const] },
+      { name: 'rm', rights: ['start' as const, 'promote' as const] },
+      { name: 'lead', rights: ['start' as const, 'hotfix' as const, 'revert' as const, 'promote' as const] },
+      { name: 'reader', rights: [] },
+    ];
+    await withService(
+      () => undefined,
+      async ({ service, taskQueue, world }) => {
+        const ledger = await productionLedger(service, taskQueue);
+        await queryUntil(ledger, ledgerQuery, (l) => l.configured === true, 'the ledger to read its operators from the config');
+        const refused = (p: Promise<unknown>) => rejection(p);
+        expect(await refused(ledger.executeUpdate(cutUpdate, { args: [{ by: 'sre', reason: 'weekly release' }] }))).toMatch(/^"sre" does not have the "start" right/);
+        expect(await refused(ledger.executeUpdate(cutUpdate, { args: [{ by: 'rm', reason: 'outage', hotfix: { fromTag: `${service}/v1.1`, picks: ['abc1234'] } }] }))).toMatch(/^"rm" does not have the "hotfix" right/);
+        expect(await refused(ledger.executeUpdate(cutUpdate, { args: [{ by: 'rm', reason: ' ' }] }))).toMatch(/a reason is required/);
+        expect(await refused(ledger.executeUpdate(cutUpdate, { args: [{ by: 'reader', reason: 'x' }] }))).toMatch(/reader may only read/);
+        expect(await refused(ledger.executeUpdate(cutUpdate, { args: [{ by: 'schedule', reason: 'x' }] }))).toMatch(/"schedule" names the cut schedule/);
+        expect(await refused(ledger.executeUpdate(revertUpdate, { args: [{ by: 'rm', reason: 'broke staging', prs: [7] }] }))).toMatch(/^"rm" does not have the "revert" right/);
+        expect(await refused(ledger.executeUpdate(revertUpdate, { args: [{ by: 'lead', reason: 'broke staging', prs: [] }] }))).toMatch(/"prs" must list the pull requests/);
+        expect(await refused(ledger.executeUpdate(cutScheduleUpdate, { args: [{ by: 'rm', reason: 'audit', action: 'pause' }] }))).toMatch(/^"rm" does not have the "freeze" right/);
+        expect(await refused(ledger.executeUpdate(cutScheduleUpdate, { args: [{ by: 'sre', reason: 'now', action: 'trigger' }] }))).toMatch(/^"sre" does not have the "start" right/);
+        expect(((await ledger.fetchHistory()).events ?? []).filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes)).toEqual([]);
+
+        // Started without the ledger (`temporal workflow start --type cutRelease`), the cut checks too.
+        const raw = await env.client.workflow.execute('cutRelease', { workflowId: `cut/${service}`, taskQueue, args: [{ service, startedBy: 'sre' }] }).then(() => undefined, (err: Error) => err);
+        expect(String((raw as { cause?: Error } | undefined)?.cause?.message)).toMatch(/^"sre" does not have the "start" right/);
+        expect(world.tags.size).toBe(0);
+
+        const cut = await ledger.executeUpdate(cutUpdate, { args: [{ by: 'rm', reason: 'weekly release' }] });
+        expect(cut.workflowId).toBe(`cut/${service}`);
+        const result = (await env.client.workflow.getHandle(cut.workflowId, cut.runId).result()) as CutResult;
+        const train = env.client.workflow.getHandle(result.trainId!);
+        expect((await train.query(statusQuery)).startedBy).toBe('rm');
+        await train.terminate('test finished');
+
+        const reverted = await ledger.executeUpdate(revertUpdate, { args: [{ by: 'lead', reason: 'broke staging', prs: [7, 8] }] });
+        expect(reverted.results).toEqual([
+          { pr: 7, revert: { number: 107, url: 'file:///changes/107' } },
+          { pr: 8, error: expect.stringContaining('#8 is not merged') },
+        ]);
+        expect(world.notifications.map((n) => n.text)).toContainEqual(expect.stringMatching(/^lead opened reverts of #7 \(as #107\); #8 failed: .*: broke staging$/));
+        const accepted = ((await ledger.fetchHistory()).events ?? []).flatMap((e) => {
+          const request = e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest;
+          return request ? [`${request.input?.name}: ${Buffer.from(request.input?.args?.payloads?.[0]?.data ?? []).toString('utf8')}`] : [];
+        });
+        expect(accepted).toEqual(['cut: {"by":"rm","reason":"weekly release"}', 'revert: {"by":"lead","reason":"broke staging","prs":[7,8]}']);
+        await recordHistory('a cut asked for through the production ledger', env.client.workflow.getHandle(cut.workflowId));
+        await recordHistory('environment ledger production with a cut and reverts', ledger);
+      },
+      operators,
     );
   });
 
@@ -445,7 +529,8 @@ describe.concurrent('environment ledger', () => {
       const handle = await env.client.workflow.start('environmentLedger', {
         workflowId: ledgerId(service, 'production'),
         taskQueue,
-        args: [{ service, environment: 'production', maxHistoryEvents: 40 }],
+        // With the config, as a train's signal-with-start creates it.
+        args: [{ service, environment: 'production', maxHistoryEvents: 40, config: {} }],
       });
       const firstRun = handle.firstExecutionRunId!;
       await handle.executeUpdate(freezeUpdate, { args: [{ by: 'sre', reason: 'quarter end' }] });
@@ -463,6 +548,8 @@ describe.concurrent('environment ledger', () => {
       await pollUntil('the ledger to continue as new', async () => (await env.client.workflow.getHandle(handle.workflowId).describe()).runId !== firstRun);
       const firstHistory = await env.client.workflow.getHandle(handle.workflowId, firstRun).fetchHistory();
       expect(firstHistory.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes).toBeTruthy();
+      // The new run still knows its config: it does not refuse operators while it reads it again.
+      expect(await env.client.workflow.getHandle(handle.workflowId).query(ledgerQuery)).toMatchObject({ configured: true, deployments: expect.any(Array) });
     });
     await cleanUp(env, service);
   });

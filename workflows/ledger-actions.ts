@@ -1,0 +1,110 @@
+/**
+ * The production ledger's service actions (domain/service-actions.ts): cut a train, open reverts,
+ * pause, unpause or trigger the cut schedule. Validators are the pure rules; the handlers do what
+ * was allowed, so the ledger's history records who asked, why, and what came of it.
+ */
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  isCancellation,
+  ParentClosePolicy,
+  setHandler,
+  startChild,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { cutId, hotfixCutId } from '../domain/ids.js';
+import type { LedgerState } from '../domain/ledger.js';
+import {
+  cutProblem,
+  cutScheduleProblem,
+  describeReverts,
+  revertProblem,
+  type CutCommand,
+  type CutScheduleCommand,
+  type CutStarted,
+  type RevertCommand,
+  type RevertOutcome,
+} from '../domain/service-actions.js';
+import type { cutRelease, CutRequest } from './cutRelease.js';
+import { handlerForge } from './activity-options.js';
+import { cutScheduleUpdate, cutUpdate, revertUpdate } from './ledger-messages.js';
+
+function rejectIf(problem: string | undefined): void {
+  if (problem) throw new Error(problem);
+}
+
+/** The message an operator needs from an activity failure: the driver's, not the wrapper's. */
+function failureMessage(err: unknown): string {
+  if (err instanceof ActivityFailure && err.cause) return err.cause.message;
+  return err instanceof Error ? err.message : String(err);
+}
+
+export function handleServiceActions(state: LedgerState, tell: (text: string) => Promise<void>): void {
+  setHandler(cutUpdate, (req) => startCut(state, req), { validator: (req) => rejectIf(cutProblem(state, req)) });
+  setHandler(revertUpdate, (req) => revert(state, req, tell), { validator: (req) => rejectIf(revertProblem(state, req)) });
+  setHandler(cutScheduleUpdate, (req) => controlSchedule(state, req, tell), { validator: (req) => rejectIf(cutScheduleProblem(state, req, Date.now())) });
+}
+
+/**
+ * Starts the cut as an abandoned child: the start is in this history (who, why, what), it happens
+ * once however often the task is retried, and the cut outlives the ledger's continue-as-new.
+ */
+async function startCut(state: LedgerState, req: CutCommand): Promise<CutStarted> {
+  const { service } = state;
+  const request: CutRequest = {
+    service,
+    startedBy: req.by,
+    reason: req.reason,
+    ...(req.ref !== undefined ? { ref: req.ref } : {}),
+    ...(req.tag !== undefined ? { tag: req.tag } : {}),
+    ...(req.supersedes ? { supersedes: { ...req.supersedes, reason: req.reason } } : {}),
+    ...(req.hotfix ? { hotfix: req.hotfix } : {}),
+  };
+  const workflowId = req.hotfix ? hotfixCutId(service) : cutId(service);
+  try {
+    const child = await startChild<typeof cutRelease>('cutRelease', {
+      workflowId,
+      args: [request],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      staticSummary: `${req.hotfix ? 'Hotfix cut' : 'Cut'} of ${service} by ${req.by}`,
+      staticDetails: `Asked by ${req.by} through ${state.service}'s production ledger: ${req.reason}`,
+    });
+    return { workflowId, runId: child.firstExecutionRunId };
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    throw ApplicationFailure.nonRetryable(`a cut of ${service} is already running (${workflowId}); wait for it to start its train (trainyard status), then try again`, 'REJECTED');
+  }
+}
+
+/** One revert request per pull request, in order; a failure names its pull request and the others still go. */
+async function revert(state: LedgerState, req: RevertCommand, tell: (text: string) => Promise<void>): Promise<{ results: RevertOutcome[] }> {
+  const results: RevertOutcome[] = [];
+  for (const pr of req.prs) {
+    try {
+      const change = await handlerForge.revertChange.executeWithOptions({ summary: `Open the revert of #${pr}` }, [{ service: state.service, pr }]);
+      results.push({ pr, revert: change });
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      results.push({ pr, error: failureMessage(err) });
+    }
+  }
+  await tell(describeReverts(req, results));
+  return { results };
+}
+
+const NOTE_VERB = { pause: 'Paused', unpause: 'Unpaused', trigger: 'Triggered' } as const;
+
+async function controlSchedule(state: LedgerState, req: CutScheduleCommand, tell: (text: string) => Promise<void>) {
+  const note = `${NOTE_VERB[req.action]} by ${req.by}: ${req.reason}`;
+  let outcome;
+  try {
+    outcome = await handlerForge.controlCutSchedule.executeWithOptions({ summary: `${NOTE_VERB[req.action]} the cut schedule of ${state.service}` }, [
+      { service: state.service, action: req.action, note },
+    ]);
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    throw ApplicationFailure.nonRetryable(failureMessage(err), 'REJECTED');
+  }
+  if (outcome.done) await tell(`${note} (the cut schedule of ${state.service})`);
+  return outcome;
+}
