@@ -40,7 +40,7 @@ function commitFile(file: string, content: string, message: string): string {
 }
 
 async function startTrain(): Promise<string> {
-  const out = await demo.cli(['start', 'demo']);
+  const out = await demo.cli(['start', 'demo', '--reason', 'the next release']);
   expect(out.code, out.stderr).toBe(0);
   return /started (\S+)/.exec(out.stdout)![1]!;
 }
@@ -70,7 +70,7 @@ describe('production never goes backwards', () => {
 
     // Meanwhile a fix lands on main and goes out as a hotfix of v….1: production runs v….3.
     const fix = commitFile('payment.txt', 'timeout: 30s\n', 'Fix the payment timeout');
-    const hotfix = await demo.cli(['hotfix', 'demo', '--from', firstTag, '--pick', fix, '--as', 'oncall']);
+    const hotfix = await demo.cli(['hotfix', 'demo', '--from', firstTag, '--pick', fix, '--reason', 'payment timeouts', '--as', 'oncall']);
     expect(hotfix.code, hotfix.stderr).toBe(0);
     const hotfixId = /started hotfix (\S+)/.exec(hotfix.stdout)![1]!;
     const hotfixTag = (await demo.waitForStage(hotfixId, 'released')).tag;
@@ -113,7 +113,7 @@ describe('production never goes backwards', () => {
     await demo.waitForStage(active, 'awaiting-release');
     commitChange(demo.dir, 'Yet another change');
 
-    const second = await demo.cli(['start', 'demo', '--as', 'rm']);
+    const second = await demo.cli(['start', 'demo', '--reason', 'a second train', '--as', 'rm']);
     expect(second.code).toBe(1);
     expect(second.stderr).toContain(`cut rejected: service demo already has a train for this release slot: ${active}`);
     expect(second.stderr).toMatch(/trainyard tag demo --from <sha> --reason/);

@@ -32,7 +32,7 @@ describe('a refused cut', () => {
   it('names the train that holds the slot and how to replace it', () => {
     const why = slotTakenReason('api', train('api/v2026.11.24.1', slot, 'e2e'), 'America/New_York');
     expect(why).toBe(
-      'service api already has a train for this release slot: train/api/api/v2026.11.24.1 (e2e, commit c0ffee000000, release 2026-11-24 11:00 EST); ' +
+      'service api already has a train for this release slot: train/api/api/v2026.11.24.1 (e2e, commit c0ffee000000, release 2026-11-24 11:00 EST (UTC-05:00)); ' +
         'a second train for one slot could deploy over it. To release a newer commit instead, re-tag: trainyard tag api --from <sha> --reason "…" ' +
         '(it supersedes train/api/api/v2026.11.24.1, which then never deploys); or abort that train first',
     );

@@ -457,7 +457,7 @@ describe.concurrent('environment ledger', () => {
         expect((await ledger.query(ledgerQuery)).holder).toBeUndefined();
 
         expect(await rejection(train.executeUpdate(promoteUpdate, { args: [{ by: 'rm', reason: 'again' }] }))).toContain(`waits: ${why}`);
-        expect(await rejection(train.executeUpdate(promoteUpdate, { args: [{ by: 'dev', reason: 'ship', overrideBackwards: true }] }))).toBe(`"dev" does not have the "rollback" right on service ${service}`);
+        expect(await rejection(train.executeUpdate(promoteUpdate, { args: [{ by: 'dev', reason: 'ship', overrideBackwards: true }] }))).toContain(`"dev" does not have the "rollback" right on service ${service};`);
         await train.executeUpdate(promoteUpdate, { args: [{ by: 'rm', reason: 'the fix is in the next release', overrideBackwards: true }] });
         const released = await finished(train);
         expect(released.stage).toBe('released');
