@@ -53,6 +53,7 @@ import {
 } from './ledger-messages.js';
 import { forge, handlerForge, handlerNotifier } from './activity-options.js';
 import { handleServiceActions } from './ledger-actions.js';
+import { rejectIf, rejected } from './rejections.js';
 
 export interface LedgerInput {
   service: string;
@@ -80,15 +81,11 @@ const DEFAULT_HOLDER_CHECK_MS = 3_600_000;
 /** Trains waiting to be told about freezes; far more than a service has active at once. */
 const MAX_SUBSCRIBERS = 200;
 
-function rejectIf(problem: string | undefined): void {
-  if (problem) throw new Error(problem);
-}
-
 function parseUntil(until: FreezeRequest['until'], now: number): number | undefined {
   if (until === undefined) return undefined;
   const at = typeof until === 'number' ? until : Date.parse(until);
-  if (!Number.isFinite(at)) throw new Error(`"until" must be an ISO time or epoch milliseconds, got ${JSON.stringify(until).slice(0, 80)}`);
-  if (at <= now) throw new Error('"until" is in the past');
+  if (!Number.isFinite(at)) throw rejected(`"until" must be an ISO time or epoch milliseconds, got ${JSON.stringify(until).slice(0, 80)}`);
+  if (at <= now) throw rejected('"until" is in the past');
   return at;
 }
 
@@ -168,8 +165,8 @@ export async function environmentLedger(input: LedgerInput): Promise<void> {
         const now = Date.now();
         if (!manualFreeze(state, now)) {
           const window = activeFreeze(state, now);
-          if (window) throw new Error(`${state.service} ${state.environment} is in the config's freeze window "${window.reason}"; promote with override-freeze, or change the config`);
-          throw new Error(`${state.service} ${state.environment} is not frozen`);
+          if (window) throw rejected(`${state.service} ${state.environment} is in the config's freeze window "${window.reason}"; promote with override-freeze, or change the config`);
+          throw rejected(`${state.service} ${state.environment} is not frozen`);
         }
       },
     },
@@ -179,7 +176,7 @@ export async function environmentLedger(input: LedgerInput): Promise<void> {
     rollbackUpdate,
     async (req) => {
       const found = rollbackTarget(state, req.to);
-      if ('problem' in found) throw new Error(found.problem);
+      if ('problem' in found) throw rejected(found.problem);
       const { tag, commit } = found.target;
       const rollbackId = await handlerForge.startRollback({ service: state.service, environment: state.environment, tag, commit, by: req.by, reason: req.reason });
       return { rollbackId, tag };
@@ -188,7 +185,7 @@ export async function environmentLedger(input: LedgerInput): Promise<void> {
       validator: (req) => {
         rejectIf(requestProblem(req, { to: 'string' }) ?? ledgerRightsProblem(state, req.by, 'rollback'));
         const found = rollbackTarget(state, req.to);
-        if ('problem' in found) throw new Error(found.problem);
+        if ('problem' in found) throw rejected(found.problem);
       },
     },
   );

@@ -49,6 +49,7 @@ import {
   type FlagRequest,
 } from '../domain/flag-requests.js';
 import { abortFlagUpdate, advanceFlagUpdate, approveFlagUpdate, flagStatusQuery, pauseFlagUpdate, resumeFlagUpdate, rollbackStageFlagUpdate } from './flag-messages.js';
+import { rejectIf } from './rejections.js';
 
 export interface FlagRolloutInput {
   flag: string;
@@ -84,10 +85,6 @@ const notifier = proxyActivities<FlagActivities>({
 function failureMessage(err: unknown): string {
   if (err instanceof ActivityFailure && err.cause) return err.cause.message;
   return err instanceof Error ? err.message : String(err);
-}
-
-function rejectIf(problem: string | undefined): void {
-  if (problem) throw new Error(problem);
 }
 
 export async function flagRollout(input: FlagRolloutInput): Promise<FlagState> {

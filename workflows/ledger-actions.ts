@@ -28,10 +28,7 @@ import {
 import type { cutRelease, CutRequest } from './cutRelease.js';
 import { handlerForge } from './activity-options.js';
 import { cutScheduleUpdate, cutUpdate, revertUpdate } from './ledger-messages.js';
-
-function rejectIf(problem: string | undefined): void {
-  if (problem) throw new Error(problem);
-}
+import { rejectIf } from './rejections.js';
 
 /** The message an operator needs from an activity failure: the driver's, not the wrapper's. */
 function failureMessage(err: unknown): string {

@@ -55,6 +55,7 @@ import { forge, handlerNotifier, notifier } from './activity-options.js';
 import { deployPreRelease, type ProductionDeps } from './prerelease-production.js';
 import { acknowledgeEnvUpdate, deployUpdate, preReleaseStatusQuery, recheckUpdate, waiveUpdate } from './prerelease-messages.js';
 import { SERVICE, STAGE, STATUS, TAG } from './search-attributes.js';
+import { rejectIf } from './rejections.js';
 
 const nonRetryableErrorTypes = [...NON_RETRYABLE_CODES];
 /** Forge calls of the pre-release: retried with backoff for about ten minutes (a forge outage). */
@@ -145,14 +146,11 @@ class PreRelease implements ProductionDeps {
       actions: [],
       versions: {},
     };
-    const reject = (problem: string | undefined) => {
-      if (problem) throw new Error(problem);
-    };
     setHandler(preReleaseStatusQuery, () => this.status);
-    setHandler(waiveUpdate, (req) => this.onWaive(req), { validator: (req) => reject(waiveProblem(this.status, policy, req)) });
-    setHandler(acknowledgeEnvUpdate, (req) => this.onAcknowledgeEnv(req), { validator: (req) => reject(acknowledgeEnvProblem(this.status, policy, req)) });
-    setHandler(recheckUpdate, (req) => this.onRecheck(req), { validator: (req) => reject(recheckProblem(this.status, req)) });
-    setHandler(deployUpdate, (req) => this.onDeploy(req), { validator: (req) => reject(deployProblem(this.status, policy, req)) });
+    setHandler(waiveUpdate, (req) => this.onWaive(req), { validator: (req) => rejectIf(waiveProblem(this.status, policy, req)) });
+    setHandler(acknowledgeEnvUpdate, (req) => this.onAcknowledgeEnv(req), { validator: (req) => rejectIf(acknowledgeEnvProblem(this.status, policy, req)) });
+    setHandler(recheckUpdate, (req) => this.onRecheck(req), { validator: (req) => rejectIf(recheckProblem(this.status, req)) });
+    setHandler(deployUpdate, (req) => this.onDeploy(req), { validator: (req) => rejectIf(deployProblem(this.status, policy, req)) });
     // After continue-as-new the deploy request is in the carried status.
     const accepted = this.status.actions.find((a) => a.kind === 'deploy');
     if (accepted) this.deployment = { by: accepted.by, reason: accepted.reason };

@@ -32,6 +32,7 @@ import { longRunning, quietNotifier, step } from './activity-options.js';
 import { stagePushSignal, stageRetryUpdate, stageStatusQuery } from './stage-messages.js';
 import { ENVIRONMENT, SERVICE, STAGE, STATUS } from './search-attributes.js';
 import { LedgerLink } from './train-ledger.js';
+import { rejectIf } from './rejections.js';
 
 /** Looks at the config and the branch: short, retried through a forge outage (about ten minutes). */
 const looks = proxyActivities<StageActivities>({
@@ -79,7 +80,7 @@ export async function stageFollower(start: StageStart): Promise<StageStatus> {
     {
       validator: (req) => {
         const problem = stageRetryProblem(state, policy, req);
-        if (problem) throw new Error(problem);
+        rejectIf(problem);
       },
     },
   );

@@ -21,6 +21,7 @@ import {
 import { abortUpdate, promoteUpdate, regenerateChangelogUpdate, rerunE2EUpdate, retryDeployUpdate, statusQuery, supersedeUpdate } from './messages.js';
 import type { LedgerLink } from './train-ledger.js';
 import type { TrainReport } from './train-report.js';
+import { rejectIf } from './rejections.js';
 
 export interface ControlDeps {
   input: TrainInput;
@@ -30,10 +31,6 @@ export interface ControlDeps {
   /** Cancelled by abort and supersede. */
   scope: CancellationScope;
   regenerateChangelog: (previousTag?: string) => Promise<void>;
-}
-
-function rejectIf(problem: string | undefined): void {
-  if (problem) throw new Error(problem);
 }
 
 export class TrainControls {

@@ -26,6 +26,7 @@ import {
 } from '../domain/version-bump.js';
 import { BumpReport } from './version-bump-report.js';
 import { bumpStatusQuery, resolvedUpdate, type ResolvedRequest } from './version-bump-messages.js';
+import { rejectIf } from './rejections.js';
 
 const MINUTE = 60_000;
 /** Continue as new past this many events (a day of five-minute polls is about 2,500). */
@@ -62,7 +63,7 @@ class VersionBump {
     setHandler(resolvedUpdate, (req) => this.onResolved(req), {
       validator: (req) => {
         const problem = resolvedProblem(this.status, input.plan.operators, req);
-        if (problem) throw new Error(problem);
+        rejectIf(problem);
       },
     });
   }

@@ -175,6 +175,8 @@ describe('npm start', () => {
     const frozenPromote = await send('promote', { without: 'overrideFreeze' });
     expect(frozenPromote.code).not.toBe(0);
     expect(frozenPromote.output).toMatch(/production is frozen by alice: incident 42/);
+    // A rule's refusal reads as one, not as a retryable error.
+    expect(frozenPromote.output).toContain('(type: REJECTED, retryable: false)');
     const retry = await send('retryDeploy');
     expect(retry.code).not.toBe(0);
     expect(retry.output).toMatch(/not waiting for retryDeploy|failed deploy/i);
