@@ -285,12 +285,17 @@ export function retryDeployProblem(status: TrainStatus, policy: TrainPolicy, req
   return authorisationProblem(policy, req.by, 'promote');
 }
 
-export function rerunE2EProblem(status: TrainStatus, policy: TrainPolicy, req: OperatorRequest): string | undefined {
+/**
+ * `beforeRelease`: the train can re-run a failed E2E while it waits for its release time (trains
+ * started before that change only after the release time, at the gate).
+ */
+export function rerunE2EProblem(status: TrainStatus, policy: TrainPolicy, req: OperatorRequest, options: { beforeRelease?: boolean } = {}): string | undefined {
   const bad = requestProblem(req);
   if (bad) return bad;
   if (!policy.hasE2E) return `service ${policy.service} has no E2E configured`;
   if (status.productionHold) return `train ${status.trainId} is past its gate and waits because ${status.productionHold.why}; E2E would not change that`;
-  if (status.stage !== 'awaiting-decision' || !status.e2e || status.e2e.passed) {
+  const waiting = status.stage === 'awaiting-decision' || (options.beforeRelease === true && status.stage === 'awaiting-release');
+  if (!waiting || !status.e2e || status.e2e.passed) {
     return `train ${status.trainId} is not waiting after failed E2E (stage: ${status.stage})`;
   }
   return authorisationProblem(policy, req.by, 'promote');

@@ -50,9 +50,17 @@ class Train {
    * before this marker existed ask each change at its own place, as they ran.
    */
   private readonly startedWithChanges: boolean;
+  /**
+   * A later change, marked the same way at the start: a failed E2E can be re-run while the train
+   * waits for its release time (seed 003 re-runs it the night before). Every later change gets its
+   * own marker here; trains started before it keep the old behaviour to their end, and no
+   * `patched()` is asked in the middle of a run any more.
+   */
+  private readonly rerunsBeforeRelease: boolean;
 
   constructor(private readonly input: TrainInput) {
     this.startedWithChanges = patched('changes-known-at-start');
+    this.rerunsBeforeRelease = patched('rerun-e2e-before-release');
     this.status = initialStatus(workflowInfo().workflowId, input);
     this.ledgers = new LedgerLink(input, this.status.trainId, this.status.freezes);
     this.report = new TrainReport(input, this.status);
@@ -63,6 +71,7 @@ class Train {
       ledgers: this.ledgers,
       scope: this.scope,
       regenerateChangelog: (previousTag) => this.publishChangelog(previousTag, true),
+      rerunsBeforeRelease: this.rerunsBeforeRelease,
     });
     this.guard = new ProductionGuard(input, this.status, this.report, this.controls, failureMessage);
   }
@@ -252,6 +261,28 @@ class Train {
   }
 
   /**
+   * Until the release time: a promote ends the wait; a rerunE2E (after failed E2E) runs E2E again
+   * at once and the wait goes on. A failed E2E is said in what the train waits for: at the release
+   * time the train stops at the gate unless E2E passed by then or someone promotes.
+   */
+  private async awaitReleaseTime(): Promise<void> {
+    const { policy, releaseAt } = this.input;
+    for (;;) {
+      const left = releaseAt - Date.now();
+      if (left <= 0 || this.controls.promotion) return;
+      if (this.status.e2e && !this.status.e2e.passed) {
+        this.report.waitFor(`the release time ${describeTime(releaseAt, policy.release.timeZone)} or a promote; E2E failed, so at the release time the train stops for a decision unless a rerunE2E passes first`);
+      }
+      const woke = await condition(() => this.controls.promotion !== undefined || this.controls.rerunRequested, left);
+      if (!woke || this.controls.promotion) return;
+      this.controls.rerunRequested = false;
+      await this.runE2E();
+      this.report.enter('awaiting-release');
+      this.report.waitFor(`the release time ${describeTime(releaseAt, policy.release.timeZone)} or a promote`);
+    }
+  }
+
+  /**
    * Waits for the release time or an operator. After failed E2E, waits for `promote`, `rerunE2E` or
    * `abort`; ends the train when nobody decides before the deadline.
    */
@@ -262,7 +293,11 @@ class Train {
     // Never `condition(fn, 0)`: the SDK records a marker for a zero timeout, which a replay that
     // computes a different remaining time would not reproduce.
     const untilRelease = releaseAt - Date.now();
-    if (untilRelease > 0) await condition(() => this.controls.promotion !== undefined, untilRelease);
+    if (!this.rerunsBeforeRelease) {
+      if (untilRelease > 0) await condition(() => this.controls.promotion !== undefined, untilRelease);
+    } else {
+      await this.awaitReleaseTime();
+    }
     for (;;) {
       const decision = gateDecision({ promotedBy: this.controls.promotion?.by, e2e: this.status.e2e, releaseTimeReached: true, hasE2E: policy.hasE2E });
       if (decision.kind === 'promote') {

@@ -31,6 +31,8 @@ export interface ControlDeps {
   /** Cancelled by abort and supersede. */
   scope: CancellationScope;
   regenerateChangelog: (previousTag?: string) => Promise<void>;
+  /** Whether a failed E2E can be re-run before the release time (see Train). */
+  rerunsBeforeRelease: boolean;
 }
 
 export class TrainControls {
@@ -48,7 +50,7 @@ export class TrainControls {
     setHandler(promoteUpdate, (req) => this.onPromote(req), { validator: (req) => rejectIf(promoteProblem(status, input.policy, req)) });
     setHandler(abortUpdate, (req) => this.onAbort(req), { validator: (req) => rejectIf(abortProblem(status, input.policy, req)) });
     setHandler(retryDeployUpdate, (req) => this.onRetryDeploy(req), { validator: (req) => rejectIf(retryDeployProblem(status, input.policy, req)) });
-    setHandler(rerunE2EUpdate, (req) => this.onRerunE2E(req), { validator: (req) => rejectIf(rerunE2EProblem(status, input.policy, req)) });
+    setHandler(rerunE2EUpdate, (req) => this.onRerunE2E(req), { validator: (req) => rejectIf(rerunE2EProblem(status, input.policy, req, { beforeRelease: d.rerunsBeforeRelease })) });
     setHandler(regenerateChangelogUpdate, (req) => this.onRegenerateChangelog(req), {
       validator: (req) => rejectIf(regenerateChangelogProblem(status, input.policy, req)),
     });

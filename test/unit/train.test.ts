@@ -296,6 +296,17 @@ describe('the other commands', () => {
     expect(rerunE2EProblem(trainAt(['cut', 'staging', 'awaiting-release'], noE2E), noE2E, ask)).toBe('service api has no E2E configured');
   });
 
+  it('rerunE2E after failed E2E is accepted before the release time too, by trains that can run it then', () => {
+    const early = trainAt(['cut', 'staging', 'e2e', 'awaiting-release']);
+    early.e2e = failedE2E;
+    expect(rerunE2EProblem(early, policy(), ask, { beforeRelease: true })).toBeUndefined();
+    // Trains started before that change re-run it only at the gate.
+    expect(rerunE2EProblem(early, policy(), ask)).toContain('not waiting after failed E2E (stage: awaiting-release)');
+    const running = trainAt(['cut', 'staging', 'e2e', 'awaiting-release', 'e2e']);
+    running.e2e = failedE2E;
+    expect(rerunE2EProblem(running, policy(), ask, { beforeRelease: true })).toContain('not waiting after failed E2E (stage: e2e)');
+  });
+
   it('regenerateChangelog checks the tag it starts from and is rejected once the train ended', () => {
     const status = trainAt(['cut', 'staging', 'awaiting-release']);
     expect(regenerateChangelogProblem(status, policy(), { ...ask, previousTag: 'v1.3.0' })).toBeUndefined();

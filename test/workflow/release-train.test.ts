@@ -12,9 +12,9 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TrainPolicy, TrainStatus } from '../../domain/train.js';
-import { abortUpdate, promoteUpdate, regenerateChangelogUpdate, retryDeployUpdate } from '../../workflows/messages.js';
+import { abortUpdate, promoteUpdate, regenerateChangelogUpdate, rerunE2EUpdate, retryDeployUpdate } from '../../workflows/messages.js';
 import { pollUntil } from '../helpers/poll.js';
-import { cleanUp, DAY, reach, rejection, stages, startTrain } from '../helpers/train-harness.js';
+import { cleanUp, DAY, reach, rejection, stages, startTrain, until } from '../helpers/train-harness.js';
 import { recordHistory } from '../helpers/histories.js';
 import { bundleWorker, timeSkippingEnv } from '../helpers/temporal.js';
 import { fakeActivities, fakeWorld, hangUntilCancelled, policy, type FakeWorld } from '../helpers/fake-activities.js';
@@ -100,6 +100,32 @@ describe('releaseTrain', () => {
     );
   });
 
+  it('E2E failed: a rerun the night before runs at once, and when it passes the train releases at its time by itself', async () => {
+    let e2eRuns = 0;
+    await withTrain(
+      (w) =>
+        (w.onCheck = (req) => {
+          if (req.check !== 'e2e') return { passed: true, summary: 'ok' };
+          e2eRuns++;
+          return e2eRuns === 1 ? { passed: false, summary: '1 of 120 specs failed' } : { passed: true, summary: 'all green' };
+        }),
+      policy(),
+      async ({ world, handle }) => {
+        const failed = await until(handle, (s) => s.stage === 'awaiting-release' && s.e2e?.passed === false, 'waiting for its release time after failed E2E');
+        expect(failed.waitingFor).toMatch(/E2E failed, so at the release time the train stops for a decision unless a rerunE2E passes first$/);
+        await handle.executeUpdate(rerunE2EUpdate, { args: [{ by: 'rm', reason: 'suspect flake, re-run tonight' }] });
+        const passed = await until(handle, (s) => s.stage === 'awaiting-release' && s.e2e?.passed === true, 'E2E to pass on the rerun');
+        expect(passed.waitingFor).toMatch(/^the release time .* or a promote$/);
+        expect(world.deploys.filter((d) => d.environment === 'production')).toHaveLength(0);
+        const result: TrainStatus = await trainResult(handle);
+        expect(result.stage).toBe('released');
+        expect(stages(result)).toEqual(['cut', 'staging', 'e2e', 'awaiting-release', 'e2e', 'awaiting-release', 'production', 'released']);
+        expect(result.actions.map((a) => a.kind)).toEqual(['rerunE2E']);
+        expect(e2eRuns).toBe(2);
+      },
+    );
+  });
+
   it('rejects an unauthorised promote without writing it to history, and accepts an authorised one', async () => {
     const guarded = policy({ operators: [{ name: 'alice', rights: ['promote'] }, { name: 'bob', rights: ['abort'] }] });
     await withTrain(() => undefined, guarded, async ({ handle }) => {
@@ -146,9 +172,10 @@ describe('releaseTrain', () => {
         const history = await handle.fetchHistory();
         const events = history.events ?? [];
         const markers = events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch');
-        expect(markers).toHaveLength(1);
-        const firstTaskCompleted = events.findIndex((e) => e.workflowTaskCompletedEventAttributes);
-        expect(events.indexOf(markers[0]!)).toBe(firstTaskCompleted + 1);
+        expect(markers).toHaveLength(2); // changes-known-at-start, rerun-e2e-before-release
+        // Both are commands of the first workflow task: before the second task completed.
+        const completed = events.flatMap((e, i) => (e.workflowTaskCompletedEventAttributes ? [i] : []));
+        for (const m of markers) expect(events.indexOf(m)).toBeLessThan(completed[1]!);
       },
     );
   });
