@@ -5,32 +5,32 @@ import { hostname, userInfo } from 'node:os';
 import { TrainyardError } from '../domain/errors.js';
 import { configPath, loadConfigFile } from './config-file.js';
 import { connectClient, operatorTarget } from './temporal.js';
+import { cliEnv, currentRun } from './terminal.js';
 
 export { Rejected } from './commands.js';
 
 export function operator(flag: string | undefined): string {
-  return flag ?? process.env.TRAINYARD_OPERATOR ?? userInfo().username;
+  return flag ?? cliEnv().TRAINYARD_OPERATOR ?? userInfo().username;
 }
 
-/** Who this CLI acts as, set once the command line is parsed (`--as`, else the environment, else the OS user). */
-let actingAs: string | undefined;
+/** Who this CLI run acts as, set once the command line is parsed (`--as`, else the environment, else the OS user). */
 export function actAs(name: string): void {
-  actingAs = name;
+  currentRun().actingAs = name;
 }
 
 /** The client identity Temporal records with each message: the operator and the machine. */
 function clientIdentity(): string {
-  return `trainyard-cli:${actingAs ?? operator(undefined)}@${hostname()}`;
+  return `trainyard-cli:${currentRun().actingAs ?? operator(undefined)}@${hostname()}`;
 }
 
 export function taskQueue(configFlag: string | undefined): string {
-  const path = configPath(configFlag);
+  const path = configPath(configFlag, cliEnv());
   return existsSync(path) ? loadConfigFile(path).config.temporal.taskQueue : 'trainyard';
 }
 
 export async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
   let client: Client;
-  const target = operatorTarget();
+  const target = operatorTarget(cliEnv());
   try {
     client = await connectClient(target, clientIdentity());
   } catch (err) {

@@ -7,7 +7,8 @@
  */
 import { CommanderError } from 'commander';
 import { TrainyardError } from '../domain/errors.js';
-import { commandIn, COMMANDS, declareAll, Rejected, rootProgram, terminalSafe, type CommandModule } from './commands.js';
+import { commandIn, COMMANDS, declareAll, Rejected, rootProgram, type CommandModule } from './commands.js';
+import { complain, withRun, type CliRun } from './terminal.js';
 
 type Program = ReturnType<typeof rootProgram>;
 
@@ -42,17 +43,16 @@ export async function programFor(args: string[]): Promise<Program> {
   return program;
 }
 
-/** Everything the CLI prints goes through `terminalSafe`. */
-function printSafely(): void {
-  for (const name of ['log', 'error', 'warn'] as const) {
-    const print = console[name].bind(console);
-    console[name] = (...args: unknown[]) => print(...args.map((a) => (typeof a === 'string' ? terminalSafe(a) : a)));
-  }
+/**
+ * Runs one command line (`argv` as process.argv: node, script, arguments) and returns the exit code.
+ * The bin runs it on its own process's console and environment; `run` gives it others (tests run
+ * many commands in one process this way, each with its own output and environment).
+ */
+export async function main(argv: string[], run?: CliRun): Promise<number> {
+  return run ? withRun(run, () => runCommandLine(argv)) : runCommandLine(argv);
 }
 
-/** Runs the CLI (the bin's process: it owns the console); returns the exit code. */
-export async function main(argv: string[], options: { ownConsole?: boolean } = {}): Promise<number> {
-  if (options.ownConsole) printSafely();
+async function runCommandLine(argv: string[]): Promise<number> {
   try {
     const program = await programFor(argv.slice(2));
     await program.parseAsync(argv);
@@ -60,14 +60,14 @@ export async function main(argv: string[], options: { ownConsole?: boolean } = {
   } catch (err) {
     if (err instanceof CommanderError) return ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(err.code) ? 0 : 2;
     if (err instanceof Rejected) {
-      console.error(err.message);
+      complain(err.message);
       return 1;
     }
     if (err instanceof TrainyardError) {
-      console.error(`error: ${err.message}\n${err.hint}`);
+      complain(`error: ${err.message}\n${err.hint}`);
       return 1;
     }
-    console.error(`error: ${(err as Error).message ?? String(err)}`);
+    complain(`error: ${(err as Error).message ?? String(err)}`);
     return 1;
   }
 }

@@ -23,6 +23,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { TrainyardError } from '../domain/errors.js';
 import { codecFromEnvironment } from '../workers/codec.js';
+import { cliEnv, complain, say } from './terminal.js';
 
 export const DEFAULT_CODEC_PORT = 8089;
 export const DEFAULT_UI_ORIGIN = 'http://localhost:8233';
@@ -150,7 +151,7 @@ async function answer(options: CodecServerOptions, req: IncomingMessage, res: Se
     // A payload that does not decrypt is the caller's data, not a server fault.
     if (err instanceof TrainyardError) return send(422, { error: err.describe() });
     send(500, { error: 'the codec failed; see the codec server log' });
-    console.error(`codec-server: ${(err as Error).message}`);
+    complain(`codec-server: ${(err as Error).message}`);
   }
 }
 
@@ -205,11 +206,11 @@ export function register(program: Command): void {
       if (!codec) {
         throw new TrainyardError('CONFIG_INVALID', 'payload encryption is not configured', 'Set TRAINYARD_CODEC_KEYS (id:base64key, …) or TRAINYARD_CODEC_KEY_FILE to the keys the worker uses.');
       }
-      const token = process.env.TRAINYARD_CODEC_SERVER_TOKEN || undefined;
+      const token = cliEnv().TRAINYARD_CODEC_SERVER_TOKEN || undefined;
       const uiOrigins = opts.uiOrigin ?? [DEFAULT_UI_ORIGIN];
       const running = await startCodecServer({ codec, uiOrigins, port: opts.port ?? DEFAULT_CODEC_PORT, ...(token ? { token } : {}) });
-      console.log(`codec server on ${running.url} for ${uiOrigins.join(', ')}${token ? ' (bearer token required)' : ''}; encrypting with key "${codec.keyId}"`);
-      console.log(`UI: temporal server start-dev --ui-codec-endpoint ${running.url}   CLI: temporal workflow show … --codec-endpoint ${running.url}`);
+      say(`codec server on ${running.url} for ${uiOrigins.join(', ')}${token ? ' (bearer token required)' : ''}; encrypting with key "${codec.keyId}"`);
+      say(`UI: temporal server start-dev --ui-codec-endpoint ${running.url}   CLI: temporal workflow show … --codec-endpoint ${running.url}`);
       // The listening server keeps the process alive until Ctrl-C.
     });
 }

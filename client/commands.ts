@@ -8,6 +8,7 @@
  * here once; test/unit/cli-commands.test.ts checks that each module registers exactly its commands.
  */
 import { Command } from 'commander';
+import { currentRun, terminalSafe } from './terminal.js';
 
 /** The command modules, by file name under client/. */
 export type CommandModule =
@@ -59,15 +60,7 @@ export const COMMANDS = {
 
 export type CommandName = keyof typeof COMMANDS;
 
-/**
- * Text for a terminal: control characters (but newline and tab) and the bidirectional overrides are
- * shown as `\uXXXX`, so operator text (a reason, a note, a branch name) printed by `status`, `env`
- * or `watch` cannot move the cursor, recolour, retitle or reorder someone else's terminal. Inside
- * JSON strings the replacement is the same character's JSON escape.
- */
-export function terminalSafe(text: string): string {
-  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
+export { terminalSafe } from './terminal.js';
 
 /** A failure the CLI reports in one line (plus a hint) and exits 1 for. */
 export class Rejected extends Error {}
@@ -86,7 +79,7 @@ export function rootProgram(): Command {
     .option('--config <file>', 'config file (default: $TRAINYARD_CONFIG or ./trainyard.yaml)')
     // Before the subcommands are added, so they inherit it: usage errors throw (exit 2), not exit(1).
     .exitOverride()
-    .configureOutput({ writeOut: (s) => process.stdout.write(terminalSafe(s)), writeErr: (s) => process.stderr.write(terminalSafe(s)) });
+    .configureOutput({ writeOut: (s) => currentRun().out(terminalSafe(s)), writeErr: (s) => currentRun().err(terminalSafe(s)) });
   return program;
 }
 

@@ -16,6 +16,7 @@ import { regenerateChangelogUpdate } from '../workflows/messages.js';
 import { operator, Rejected, withClient } from './cli-context.js';
 import { serviceAction, serviceContext } from './ledgers.js';
 import { activeTrains, resolveTrain } from './trains.js';
+import { say } from './terminal.js';
 
 /** The innermost failure message: what the cut's activity or validator said. */
 function rootMessage(err: WorkflowFailedError): string {
@@ -52,7 +53,7 @@ export function register(program: Command): void {
       withClient(async (client) => {
         const command: CutCommand = { by: operator(program.opts().as), reason: opts.reason, ...(opts.ref ? { ref: opts.ref } : {}), ...(opts.tag ? { tag: opts.tag } : {}) };
         const result = await cut(client, program, service, 'start', command);
-        console.log(`started ${result.trainId} at ${result.commit.slice(0, 12)}; release slot ${describeTime(result.releaseAt, result.timeZone ?? 'UTC')}`);
+        say(`started ${result.trainId} at ${result.commit.slice(0, 12)}; release slot ${describeTime(result.releaseAt, result.timeZone ?? 'UTC')}`);
       }),
     );
 
@@ -65,7 +66,7 @@ export function register(program: Command): void {
         if (more.length > 0) throw new Rejected(`service ${service} has ${more.length + 1} active trains; abort the ones you do not want first`);
         const command: CutCommand = { by: operator(program.opts().as), reason: opts.reason, ref: opts.from, ...(active ? { supersedes: { trainId: active.trainId, tag: active.tag } } : {}) };
         const result = await cut(client, program, service, 'tag', command);
-        console.log(`started ${result.trainId} at ${result.commit.slice(0, 12)}${active ? `; ${active.trainId} is superseded` : ''}`);
+        say(`started ${result.trainId} at ${result.commit.slice(0, 12)}${active ? `; ${active.trainId} is superseded` : ''}`);
       }),
     );
 
@@ -77,7 +78,7 @@ export function register(program: Command): void {
       withClient(async (client) => {
         const command: CutCommand = { by: operator(program.opts().as), reason: opts.reason, hotfix: { fromTag: opts.from, picks: opts.pick } };
         const result = await cut(client, program, service, 'hotfix', command);
-        console.log(`started hotfix ${result.trainId} at ${result.commit.slice(0, 12)}; production is frozen for other trains until it is done`);
+        say(`started hotfix ${result.trainId} at ${result.commit.slice(0, 12)}; production is frozen for other trains until it is done`);
       }),
     );
 
@@ -90,7 +91,7 @@ export function register(program: Command): void {
         const req = { by: operator(program.opts().as), reason: opts.reason, ...(opts.from ? { previousTag: opts.from } : {}) };
         try {
           const status = await client.workflow.getHandle(id).executeUpdate(regenerateChangelogUpdate, { args: [req] });
-          console.log(`changelog of ${id}: ${status.changelog?.url ?? '(not published)'}${status.changelog?.fromTag ? ` (since ${status.changelog.fromTag})` : ''}`);
+          say(`changelog of ${id}: ${status.changelog?.url ?? '(not published)'}${status.changelog?.fromTag ? ` (since ${status.changelog.fromTag})` : ''}`);
         } catch (err) {
           if (err instanceof WorkflowUpdateFailedError) throw new Rejected(`changelog rejected: ${err.cause?.message ?? err.message}`);
           throw err;

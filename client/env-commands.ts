@@ -5,11 +5,12 @@ import { operator, withClient } from './cli-context.js';
 import { declare, Rejected } from './commands.js';
 import { formatLedger } from './format.js';
 import { environmentsOf, freezeLedger, ledgerView, parseUntil, rollbackLedger, serviceContext, unfreezeLedger, type LedgerOutcome } from './ledgers.js';
+import { say } from './terminal.js';
 
 /** Prints what was done; rejections go to stderr and make the command exit 1. */
 function report(verb: string, outcomes: LedgerOutcome[]): void {
   const many = outcomes.length > 1;
-  for (const o of outcomes.filter((x) => x.ok)) console.log(o.message);
+  for (const o of outcomes.filter((x) => x.ok)) say(o.message);
   const failed = outcomes.filter((o) => !o.ok).map((o) => `${verb} rejected${many ? ` in ${o.environment}` : ''}: ${o.message}`);
   if (failed.length > 0) throw new Rejected(failed.join('\n'));
 }
@@ -68,11 +69,11 @@ export function register(program: Command): void {
       const req = { by: operator(program.opts().as), reason: opts.reason, ...(opts.to ? { to: opts.to } : {}) };
       await withClient(async (client) => {
         const { rollbackId, tag } = await rollbackLedger(client, ctx, environment, req);
-        console.log(`rolling ${service} ${environment} back to ${tag} (by ${req.by}: ${req.reason}): ${rollbackId}`);
+        say(`rolling ${service} ${environment} back to ${tag} (by ${req.by}: ${req.reason}): ${rollbackId}`);
         if (!opts.wait) return;
         const result = await client.workflow.getHandle<typeof rollbackEnvironment>(rollbackId).result();
         if (result.outcome !== 'rolled-back') throw new Rejected(`rollback failed: ${result.summary}`);
-        console.log(result.summary);
+        say(result.summary);
       });
     });
 
@@ -83,7 +84,7 @@ export function register(program: Command): void {
       const ctx = serviceContext(program.opts().config, service);
       await withClient(async (client) => {
         const { view, exists } = await ledgerView(client, ctx, environmentsOf(opts.env)[0] ?? 'production');
-        console.log(opts.json ? JSON.stringify(view, null, 2) : formatLedger(view, ctx.timeZone, exists));
+        say(opts.json ? JSON.stringify(view, null, 2) : formatLedger(view, ctx.timeZone, exists));
       });
     });
 

@@ -9,6 +9,7 @@ import { flagWorkflowId, type FlagState } from '../domain/flag-rollout.js';
 import { type ApproveRequest, type FlagRequest } from '../domain/flag-requests.js';
 import { abortFlagUpdate, advanceFlagUpdate, approveFlagUpdate, flagStatusQuery, pauseFlagUpdate, resumeFlagUpdate, rollbackStageFlagUpdate } from '../workflows/flag-messages.js';
 import { operator, Rejected, taskQueue, withClient } from './cli-context.js';
+import { say } from './terminal.js';
 
 async function statusOf(client: Client, flag: string): Promise<FlagState> {
   try {
@@ -39,7 +40,7 @@ async function send(flag: string, update: Update | typeof approveFlagUpdate, req
     await statusOf(client, flag); // an unknown flag says how to start it
     try {
       const state = await client.workflow.getHandle(flagWorkflowId(flag)).executeUpdate(update as Update, { args: [req] });
-      console.log(`${verb} ${flagWorkflowId(flag)} (by ${req.by}: ${req.reason}); now ${state.status}`);
+      say(`${verb} ${flagWorkflowId(flag)} (by ${req.by}: ${req.reason}); now ${state.status}`);
     } catch (err) {
       if (!(err instanceof WorkflowUpdateFailedError)) throw err;
       throw new Rejected(`${command} rejected: ${err.cause?.message ?? err.message}`);
@@ -61,7 +62,7 @@ export function register(program: Command): void {
           if (err instanceof WorkflowExecutionAlreadyStartedError) throw new Rejected(`flag ${name} is already rolling out; trainyard flag status ${name}`);
           throw err;
         }
-        console.log(`started ${flagWorkflowId(name)} (by ${startedBy})`);
+        say(`started ${flagWorkflowId(name)} (by ${startedBy})`);
       }),
     );
   flag
@@ -71,7 +72,7 @@ export function register(program: Command): void {
     .action(async (name: string, opts: { json?: boolean }) =>
       withClient(async (client) => {
         const state = await statusOf(client, name);
-        console.log(opts.json ? JSON.stringify(state, null, 2) : formatFlag(state));
+        say(opts.json ? JSON.stringify(state, null, 2) : formatFlag(state));
       }),
     );
   flag

@@ -20,6 +20,7 @@ import { freezeUpdate, ledgerQuery, reloadConfigSignal, rollbackUpdate, unfreeze
 import { SERVICE } from '../workflows/search-attributes.js';
 import { Rejected } from './commands.js';
 import { configPath, loadConfigFile } from './config-file.js';
+import { cliEnv } from './terminal.js';
 
 /** What the `ledger` query returns. */
 export type LedgerView = LedgerState & { frozen: FreezeView };
@@ -40,7 +41,7 @@ export interface ServiceContext {
 }
 
 export function serviceContext(configFlag: string | undefined, service: string): ServiceContext {
-  const path = configPath(configFlag);
+  const path = configPath(configFlag, cliEnv());
   if (!existsSync(path)) return { service, taskQueue: 'trainyard', timeZone: 'UTC', configPath: path };
   const { config } = loadConfigFile(path);
   const s = config.services[service];

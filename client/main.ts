@@ -1,4 +1,4 @@
 /** Entry point of the `trainyard` bin. */
 import { main } from './cli.js';
 
-process.exitCode = await main(process.argv, { ownConsole: true });
+process.exitCode = await main(process.argv);

@@ -15,6 +15,7 @@ import { revertUpdate } from '../workflows/ledger-messages.js';
 import { acknowledgeEnvUpdate, deployUpdate, preReleaseStatusQuery, recheckUpdate, waiveUpdate } from '../workflows/prerelease-messages.js';
 import { operator, Rejected, withClient } from './cli-context.js';
 import { serviceAction, serviceContext } from './ledgers.js';
+import { say } from './terminal.js';
 
 function prArg(value: string, previous: number[] = []): number[] {
   const n = prNumber(value);
@@ -50,7 +51,7 @@ async function gateAction(service: string, tag: string, verb: string, send: (han
   await withClient(async (client) => {
     const { handle } = await preRelease(client, service, tag, verb);
     try {
-      console.log(formatPreRelease(await send(handle)));
+      say(formatPreRelease(await send(handle)));
     } catch (err) {
       if (!(err instanceof WorkflowUpdateFailedError)) throw err;
       throw new Rejected(`${verb} rejected: ${err.cause?.message ?? err.message}`);
@@ -63,8 +64,8 @@ async function deploy(service: string, tag: string, by: string, reason: string):
     const { id, handle } = await preRelease(client, service, tag, 'deploy');
     try {
       const status = await handle.executeUpdate(deployUpdate, { args: [{ by, reason }] });
-      console.log(`deploying ${tag} of ${service} to production (by ${by}: ${reason}); follow it with: temporal workflow query --workflow-id '${id}' --name status`);
-      console.log(`stage: ${status.stage}`);
+      say(`deploying ${tag} of ${service} to production (by ${by}: ${reason}); follow it with: temporal workflow query --workflow-id '${id}' --name status`);
+      say(`stage: ${status.stage}`);
     } catch (err) {
       if (!(err instanceof WorkflowUpdateFailedError)) throw err;
       throw new Rejected(`deploy rejected: ${err.cause?.message ?? err.message}`);
@@ -77,7 +78,7 @@ async function revert(configFlag: string | undefined, service: string, req: { by
   const ctx = serviceContext(configFlag, service);
   await withClient(async (client) => {
     const { results } = await serviceAction(client, ctx, 'revert', (ledger) => ledger.executeUpdate(revertUpdate, { args: [req] }));
-    for (const r of results) if (r.revert) console.log(`#${r.pr}: revert opened as #${r.revert.number} ${r.revert.url}`);
+    for (const r of results) if (r.revert) say(`#${r.pr}: revert opened as #${r.revert.number} ${r.revert.url}`);
     const failed = results.flatMap((r) => (r.error !== undefined ? [`#${r.pr}: ${r.error}`] : []));
     if (failed.length > 0) throw new Rejected(`revert failed for ${failed.length} pull request(s):\n${failed.join('\n')}`);
   });
@@ -100,7 +101,7 @@ export function register(program: Command): void {
     .action(async (service: string, opts: { tag: string; json?: boolean }) => {
       await withClient(async (client) => {
         const { status } = await preRelease(client, service, opts.tag, 'status');
-        console.log(opts.json ? JSON.stringify(status, null, 2) : formatPreRelease(status));
+        say(opts.json ? JSON.stringify(status, null, 2) : formatPreRelease(status));
       });
     });
   const prActions: [string, typeof waiveUpdate, string, string][] = [

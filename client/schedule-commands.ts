@@ -15,6 +15,7 @@ import type { CutScheduleAction } from '../domain/service-actions.js';
 import { cutScheduleUpdate } from '../workflows/ledger-messages.js';
 import { operator, Rejected, withClient } from './cli-context.js';
 import { serviceAction, serviceContext } from './ledgers.js';
+import { say } from './terminal.js';
 
 export interface ScheduleRow {
   scheduleId: string;
@@ -89,7 +90,7 @@ export function register(program: Command): void {
     .action(async (opts: { json?: boolean }) => {
       await withClient(async (client) => {
         const rows = await listSchedules(client);
-        console.log(opts.json ? JSON.stringify(rows, null, 2) : formatRows(rows));
+        say(opts.json ? JSON.stringify(rows, null, 2) : formatRows(rows));
       });
     });
   schedules
@@ -98,7 +99,7 @@ export function register(program: Command): void {
     .requiredOption('--reason <text>', 'why (the schedule note)')
     .action(async (service: string, opts: { reason: string }) => {
       const by = await onCutSchedule(program, service, 'pause', opts.reason);
-      console.log(`paused ${cutScheduleId(service)} (by ${by}: ${opts.reason})`);
+      say(`paused ${cutScheduleId(service)} (by ${by}: ${opts.reason})`);
     });
   schedules
     .command('unpause <service>')
@@ -106,7 +107,7 @@ export function register(program: Command): void {
     .requiredOption('--reason <text>', 'why (the schedule note)')
     .action(async (service: string, opts: { reason: string }) => {
       const by = await onCutSchedule(program, service, 'unpause', opts.reason);
-      console.log(`unpaused ${cutScheduleId(service)} (by ${by}: ${opts.reason})`);
+      say(`unpaused ${cutScheduleId(service)} (by ${by}: ${opts.reason})`);
     });
   schedules
     .command('trigger <service>')
@@ -114,6 +115,6 @@ export function register(program: Command): void {
     .requiredOption('--reason <text>', 'why (recorded in the production ledger)')
     .action(async (service: string, opts: { reason: string }) => {
       const by = await onCutSchedule(program, service, 'trigger', opts.reason);
-      console.log(`triggered ${cutScheduleId(service)} (by ${by}: ${opts.reason}): a cut of ${service} starts now (trainyard status shows its train)`);
+      say(`triggered ${cutScheduleId(service)} (by ${by}: ${opts.reason}): a cut of ${service} starts now (trainyard status shows its train)`);
     });
 }

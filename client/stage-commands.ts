@@ -15,6 +15,7 @@ import { stageFollowerId } from '../domain/ids.js';
 import type { StageStatus } from '../domain/stage.js';
 import { STAGE_WORKFLOW, stagePushSignal, stageRetryUpdate, stageStatusQuery } from '../workflows/stage-messages.js';
 import { operator, Rejected, withClient } from './cli-context.js';
+import { say } from './terminal.js';
 
 /** Starts the follower of every service with `stageOnMerge` that has none running; returns their ids. */
 export async function ensureStageFollowers(client: Client, config: TrainyardConfig): Promise<string[]> {
@@ -57,7 +58,7 @@ export function register(program: Command): void {
     .action(async (service: string, opts: { json?: boolean }) => {
       await withClient(async (client) => {
         const { status } = await follower(client, service);
-        console.log(opts.json ? JSON.stringify(status, null, 2) : formatStage(status));
+        say(opts.json ? JSON.stringify(status, null, 2) : formatStage(status));
       });
     });
   stage
@@ -68,7 +69,7 @@ export function register(program: Command): void {
       await withClient(async (client) => {
         const { handle } = await follower(client, service);
         await handle.signal(stagePushSignal, { by });
-        console.log(`nudged ${stageFollowerId(service)}; it looks at the branch after its quiet period`);
+        say(`nudged ${stageFollowerId(service)}; it looks at the branch after its quiet period`);
       });
     });
   stage
@@ -85,7 +86,7 @@ export function register(program: Command): void {
           if (!(err instanceof WorkflowUpdateFailedError)) throw err;
           throw new Rejected(`retry rejected: ${err.cause?.message ?? err.message}`);
         }
-        console.log(`retrying: ${stageFollowerId(service)} deploys the newest commit to staging again (by ${by}: ${opts.reason})`);
+        say(`retrying: ${stageFollowerId(service)} deploys the newest commit to staging again (by ${by}: ${opts.reason})`);
       });
     });
 }

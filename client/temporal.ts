@@ -26,7 +26,7 @@ function withCodec(target: TemporalTarget, env: NodeJS.ProcessEnv): TemporalTarg
 /** The cluster named by the environment, or undefined when none is (use the embedded server). */
 export function configuredTarget(env: NodeJS.ProcessEnv = process.env): TemporalTarget | undefined {
   if (!env.TEMPORAL_ADDRESS && !env.TEMPORAL_PROFILE) return undefined;
-  const { connectionOptions, namespace } = loadClientConnectConfig();
+  const { connectionOptions, namespace } = loadClientConnectConfig({ overrideEnvVars: env as Record<string, string> });
   return withCodec({ address: connectionOptions.address ?? 'localhost:7233', namespace: namespace ?? 'default', options: connectionOptions }, env);
 }
 

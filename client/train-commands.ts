@@ -9,6 +9,7 @@ import { declare, Rejected, type CommandName } from './commands.js';
 import { formatTrain, formatTrainList, type Running } from './format.js';
 import { readLedger } from './ledgers.js';
 import { activeTrains, followTrain, resolveTrain, trainStatus } from './trains.js';
+import { say } from './terminal.js';
 
 async function sendUpdate(train: string, update: typeof promoteUpdate, req: OperatorRequest, verb: string): Promise<void> {
   await withClient(async (client) => {
@@ -17,7 +18,7 @@ async function sendUpdate(train: string, update: typeof promoteUpdate, req: Oper
     try {
       const status = await client.workflow.getHandle(id).executeUpdate(update, { args: [req] });
       const override = `${req.overrideFreeze ? ', overriding the production freeze' : ''}${req.overrideBackwards ? `, over ${status.actions.at(-1)?.overrideBackwards ?? 'what production runs'}` : ''}`;
-      console.log(`${verb} ${id} (by ${req.by}: ${req.reason}${override}); stage: ${status.stage}`);
+      say(`${verb} ${id} (by ${req.by}: ${req.reason}${override}); stage: ${status.stage}`);
     } catch (err) {
       if (!(err instanceof WorkflowUpdateFailedError)) throw err;
       const frozen = update === promoteUpdate && !req.overrideFreeze && before.freezes?.production?.frozen;
@@ -59,22 +60,22 @@ export function register(program: Command): void {
       await withClient(async (client) => {
         if (!train) {
           const trains = await activeTrains(client);
-          console.log(opts.json ? JSON.stringify(trains, null, 2) : formatTrainList(trains));
+          say(opts.json ? JSON.stringify(trains, null, 2) : formatTrainList(trains));
           return;
         }
         const status = await trainStatus(client, await resolveTrain(client, train, { latestIfNoneActive: true }));
         if (opts.json) {
-          console.log(JSON.stringify(status, null, 2));
+          say(JSON.stringify(status, null, 2));
           return;
         }
-        console.log(formatTrain(status, await runningVersions(client, status.service)));
+        say(formatTrain(status, await runningVersions(client, status.service)));
       });
     });
 
   declare(program, 'watch')
     .action(async (train: string) =>
       withClient(async (client) => {
-        await followTrain(client, await resolveTrain(client, train, { latestIfNoneActive: true }), (line) => console.log(line));
+        await followTrain(client, await resolveTrain(client, train, { latestIfNoneActive: true }), (line) => say(line));
       }),
     );
 

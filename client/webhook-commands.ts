@@ -13,6 +13,7 @@ import { previewStatusQuery } from '../workflows/preview-messages.js';
 import { withClient } from './cli-context.js';
 import { configPath, loadConfigFile } from './config-file.js';
 import { startWebhookReceiver, type WebhookReceiverOptions } from './webhooks.js';
+import { cliEnv, say } from './terminal.js';
 
 type ReceiverSettings = Omit<WebhookReceiverOptions, 'client' | 'start'> & { taskQueue: string };
 
@@ -62,12 +63,12 @@ export function register(program: Command): void {
     .option('--port <port>', 'port to listen on (default: webhooks.port of the config)', (v) => Number(v))
     .option('--host <host>', 'address to listen on (default: webhooks.host of the config)')
     .action(async (opts: { port?: number; host?: string }) => {
-      const { config } = loadConfigFile(configPath(program.opts().config));
-      const settings = receiverSettings(config, process.env, opts);
+      const { config } = loadConfigFile(configPath(program.opts().config, cliEnv()));
+      const settings = receiverSettings(config, cliEnv(), opts);
       await withClient(async (client) => {
-        const receiver = await startWebhookReceiver({ ...settings, client, log: (line) => console.log(line) });
+        const receiver = await startWebhookReceiver({ ...settings, client, log: (line) => say(line) });
         const routed = [...new Set([...Object.keys(settings.services), ...Object.keys(settings.stages ?? {})])];
-        console.log(`listening on ${receiver.url}/webhooks/{github,gitlab} for ${routed.join(', ') || 'no repository (configure previews or stageOnMerge)'}`);
+        say(`listening on ${receiver.url}/webhooks/{github,gitlab} for ${routed.join(', ') || 'no repository (configure previews or stageOnMerge)'}`);
         await new Promise<void>((resolve) => {
           process.once('SIGINT', resolve);
           process.once('SIGTERM', resolve);
@@ -79,7 +80,7 @@ export function register(program: Command): void {
     .action(async (service: string, pr: string) => {
       await withClient(async (client) => {
         const status = await client.workflow.getHandle(previewWorkflowId(service, Number(pr))).query(previewStatusQuery);
-        console.log(JSON.stringify(status, null, 2));
+        say(JSON.stringify(status, null, 2));
       });
     });
 }

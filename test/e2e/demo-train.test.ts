@@ -21,7 +21,7 @@ afterAll(async () => {
 
 describe('the demo train through the CLI', () => {
   it('cuts, deploys to staging, runs E2E, waits, and goes to production on promote', async () => {
-    const started = await demo.cli(['start', 'demo', '--reason', 'weekly release', '--as', 'carol']);
+    const started = await demo.bin(['start', 'demo', '--reason', 'weekly release', '--as', 'carol']);
     expect(started.code, started.stderr).toBe(0);
     const trainId = /started (train\/demo\/\S+)/.exec(started.stdout)?.[1];
     expect(trainId).toMatch(/^train\/demo\/demo\/v\d{4}\.\d{2}\.\d{2}\.1$/);
@@ -51,7 +51,7 @@ describe('the demo train through the CLI', () => {
     expect(list.stdout).toContain(trainId);
     expect(list.stdout).toContain('awaiting-release');
 
-    const promoted = await demo.cli(['promote', 'demo', '--reason', 'QA signed off', '--as', 'alice']);
+    const promoted = await demo.bin(['promote', 'demo', '--reason', 'QA signed off', '--as', 'alice']);
     expect(promoted.code, promoted.stderr).toBe(0);
     expect(promoted.stdout).toContain('by alice: QA signed off');
 
@@ -74,7 +74,7 @@ describe('the demo train through the CLI', () => {
     expect(JSON.parse(byTag.stdout)).toMatchObject({ trainId, stage: 'released' });
 
     // `watch` shows every stage the train went through, however short, at the time it began.
-    const watched = await demo.cli(['watch', tag]);
+    const watched = await demo.bin(['watch', tag]);
     expect(watched.code, watched.stderr).toBe(0);
     const stages = watched.stdout.trim().split('\n').map((l) => /^\d{4}-\d{2}-\d{2} \d{2}:\d{2} \S+ \(UTC[+-]\d{2}:\d{2}\)  (\S+)/.exec(l)?.[1]);
     expect(stages).toEqual(released.stages.map((r) => r.stage));
@@ -105,7 +105,7 @@ describe('the demo train through the CLI', () => {
   });
 
   it('explains what is wrong with bad operator input', async () => {
-    const unknown = await demo.cli(['promote', 'no-such-service', '--reason', 'x']);
+    const unknown = await demo.bin(['promote', 'no-such-service', '--reason', 'x']);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/"no-such-service" is neither a train id, a train's tag, nor a service with an active train/);
 

@@ -2,11 +2,9 @@
  * A complete demo installation in a temporary folder: a real git repository, a config whose
  * environments are real local processes on free ports, a dev server and a worker.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { Worker } from '@temporalio/worker';
 import type { TrainStatus } from '../../domain/train.js';
 import { loadConfigFile } from '../../client/config-file.js';
@@ -16,10 +14,8 @@ import { resolveTrain } from '../../client/trains.js';
 import { statusQuery } from '../../workflows/messages.js';
 import { pollUntil, queryUntil } from './poll.js';
 import { demoSourceDir, setupDemoRepo, stopTargets } from '../../demo/demo.js';
-import { projectRoot } from '../../workers/bundle.js';
 import { createTrainyardWorker, installQuietRuntime } from '../../workers/worker.js';
-
-const run = promisify(execFile);
+import { runCli, spawnCli, type CliResult } from './cli.js';
 
 export interface DemoEnv {
   dir: string;
@@ -29,8 +25,10 @@ export interface DemoEnv {
   ports: { staging: number; production: number };
   /** What the worker's log notifier and annotator wrote. */
   logs: string[];
-  /** Runs the real `trainyard` bin against this installation. */
-  cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
+  /** Runs the `trainyard` CLI in this process against this installation (test/helpers/cli.ts). */
+  cli(args: string[]): Promise<CliResult>;
+  /** The same through the built bin, as a child process. */
+  bin(args: string[]): Promise<CliResult>;
   /** `trainyard status <train> --json`. */
   statusOf(train: string): Promise<TrainStatus>;
   /** Polls `status` until the train is in `stage` (or in one of several, so a wrong turn ends the wait at once). */
@@ -81,17 +79,9 @@ export async function startDemoEnv(extraConfig = '', options: { ui?: boolean } =
   const running = worker.run();
   const client = await connectClient(target);
 
-  const cli = async (args: string[]) => {
-    try {
-      const { stdout, stderr } = await run(process.execPath, [join(projectRoot(), 'bin', 'trainyard.js'), '--config', configFile, ...args], {
-        env: { ...process.env, TEMPORAL_ADDRESS: server.address, TEMPORAL_NAMESPACE: 'default' },
-      });
-      return { code: 0, stdout, stderr };
-    } catch (err) {
-      const e = err as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  };
+  const connection = { TEMPORAL_ADDRESS: server.address, TEMPORAL_NAMESPACE: 'default' };
+  const cli = (args: string[]) => runCli(['--config', configFile, ...args], connection);
+  const bin = (args: string[]) => spawnCli(['--config', configFile, ...args], connection);
 
   const statusOf = async (train: string): Promise<TrainStatus> => {
     const out = await cli(['status', train, '--json']);
@@ -119,6 +109,7 @@ export async function startDemoEnv(extraConfig = '', options: { ui?: boolean } =
     ports,
     logs,
     cli,
+    bin,
     async stop() {
       await client.connection.close();
       worker.shutdown();

@@ -3,18 +3,16 @@
  * trains against fake forges share. The config is written to a temporary folder and loaded like a
  * user's file (so its problems are the user's problems).
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
 import type { LogLevel } from '@temporalio/worker';
 import { loadConfigFile } from '../../client/config-file.js';
 import { freePort, startDevServer } from '../../client/dev-server.js';
 import { connectClient, connectWorker, localTarget } from '../../client/temporal.js';
-import { projectRoot } from '../../workers/bundle.js';
 import { createTrainyardWorker, installQuietRuntime } from '../../workers/worker.js';
+import { runCli, spawnCli, type CliResult } from './cli.js';
 
 export interface DevStack {
   client: Client;
@@ -22,8 +20,10 @@ export interface DevStack {
   logs: string[];
   dir: string;
   configFile: string;
-  /** Runs the real `trainyard` bin with this config against this server. */
-  cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
+  /** Runs the `trainyard` CLI in this process with this config against this server (test/helpers/cli.ts). */
+  cli(args: string[]): Promise<CliResult>;
+  /** The same through the built bin, as a child process. */
+  bin(args: string[]): Promise<CliResult>;
   /** Stops the worker, the client and the server, and removes the folder. */
   stop(): Promise<void>;
 }
@@ -40,23 +40,16 @@ export async function startDevStack(configYaml: string, options: { logLevel?: Lo
   const logs: string[] = [];
   const worker = await createTrainyardWorker({ connection: await connectWorker(target), namespace: 'default', config, baseDir, log: (line) => logs.push(line) });
   const running = worker.run();
-  const cli = async (args: string[]) => {
-    try {
-      const { stdout, stderr } = await promisify(execFile)(process.execPath, [join(projectRoot(), 'bin', 'trainyard.js'), '--config', configFile, ...args], {
-        env: { ...process.env, TEMPORAL_ADDRESS: server.address, TEMPORAL_NAMESPACE: 'default' },
-      });
-      return { code: 0, stdout, stderr };
-    } catch (err) {
-      const e = err as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  };
+  const connection = { TEMPORAL_ADDRESS: server.address, TEMPORAL_NAMESPACE: 'default' };
+  const cli = (args: string[]) => runCli(['--config', configFile, ...args], connection);
+  const bin = (args: string[]) => spawnCli(['--config', configFile, ...args], connection);
   return {
     client,
     logs,
     dir,
     configFile,
     cli,
+    bin,
     async stop() {
       worker.shutdown();
       await running.catch(() => undefined);

@@ -11,9 +11,9 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../client/cli.js';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parseUntil } from '../../client/ledgers.js';
+import { runCli } from '../helpers/cli.js';
 import { checkAsync, count, nasty, printTally, sized } from './arbitraries.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -24,22 +24,7 @@ const PWNED = join(tmpdir(), `trainyard-pwned-${process.pid}`);
  * exit 1 (caught by the property) instead of acting on a Temporal server someone is running.
  */
 const SAFE_ENV = { TEMPORAL_ADDRESS: '127.0.0.1:1', TRAINYARD_CONFIG: join(tmpdir(), 'trainyard-none', 'trainyard.yaml') };
-const saved: Record<string, string | undefined> = {};
-
-beforeAll(() => {
-  for (const key of [...Object.keys(SAFE_ENV), 'TEMPORAL_PROFILE', 'TRAINYARD_CODEC_KEYS', 'TRAINYARD_CODEC_KEY_FILE']) saved[key] = process.env[key];
-  delete process.env.TEMPORAL_PROFILE;
-  delete process.env.TRAINYARD_CODEC_KEYS;
-  delete process.env.TRAINYARD_CODEC_KEY_FILE;
-  Object.assign(process.env, SAFE_ENV);
-});
-afterAll(() => {
-  for (const [key, value] of Object.entries(saved)) {
-    if (value === undefined) delete process.env[key];
-    else process.env[key] = value;
-  }
-  printTally();
-});
+afterAll(() => printTally());
 
 const OPERATOR_COMMANDS = ['promote', 'abort', 'retry-deploy', 'rerun-e2e'];
 const ALL_COMMANDS = ['status', 'watch', 'start', 'tag', 'hotfix', 'changelog', ...OPERATOR_COMMANDS, 'freeze', 'unfreeze', 'rollback', 'env', 'worker', 'setup', 'codec-server', 'config', 'help'];
@@ -85,31 +70,15 @@ function parsesAsUntil(text: string): boolean {
   }
 }
 
-/** Runs the CLI in-process with its output captured. */
-async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
-  let stdout = '';
-  let stderr = '';
-  const spies = [
-    vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true)),
-    vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true)),
-    vi.spyOn(console, 'log').mockImplementation((...parts) => void (stdout += `${parts.join(' ')}\n`)),
-    vi.spyOn(console, 'error').mockImplementation((...parts) => void (stderr += `${parts.join(' ')}\n`)),
-  ];
-  const started = Date.now();
-  try {
-    const code = await main(['node', 'trainyard', ...args]);
-    return { code, stdout, stderr, ms: Date.now() - started };
-  } finally {
-    for (const spy of spies) spy.mockRestore();
-  }
-}
+/** The CLI in-process, pointed at nothing: no profile, no codec keys. */
+const run = (args: string[]) => runCli(args, { ...SAFE_ENV, TEMPORAL_PROFILE: undefined, TRAINYARD_CODEC_KEYS: undefined, TRAINYARD_CODEC_KEY_FILE: undefined });
 
 const STACK_LINE = /\n\s+at .+(:\d+:\d+|\(native\))/;
 
 describe('CLI arguments', () => {
   it('every command line with a usage error exits 2 with one clear error, no stack trace, nothing run', async () => {
     await checkAsync('cli arguments', 1000, globals, usageError, async (global, args) => {
-      const out = await runCli([...global, ...args]);
+      const out = await run([...global, ...args]);
       const shown = JSON.stringify(args).slice(0, 200);
       expect(out.code, `${shown}: ${out.stderr.slice(0, 300)}`).toBe(2);
       expect(out.stderr, shown).toMatch(/^error: /);
