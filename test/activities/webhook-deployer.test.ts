@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ActivityCancelledError, ActivityNotFoundError, WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { pollUntil } from '../helpers/poll.js';
@@ -21,7 +20,7 @@ import { TrainyardError } from '../../domain/errors.js';
 import { startCallbackServer, type CallbackServer } from '../../workers/callbacks.js';
 import { WORKER_TUNING } from '../../workers/worker.js';
 import { startHttpFake, type FakeRequest, type HttpFake } from '../fakes/http-fake.js';
-import { devServerEnv } from '../helpers/temporal.js';
+import { devServerEnv, type DevServerEnv } from '../helpers/temporal.js';
 
 const SECRET = 'whsec-FAKE-SECRET-deploy-key-4242';
 const req = { service: 'api', environment: 'production' as const, tag: 'api/v2026.03.02.1', commit: 'a1b2c3d4', trainId: 'train/api/api/v2026.03.02.1' };
@@ -368,7 +367,7 @@ export async function deployOnce(req) { return deploy(req); }
 `;
 
 describe('callback mode on a real Temporal dev server', () => {
-  let env: TestWorkflowEnvironment;
+  let env: DevServerEnv;
   let worker: Worker;
   let running: Promise<void>;
   let target: Target;

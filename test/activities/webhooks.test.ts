@@ -5,7 +5,6 @@
  */
 import { createHmac, randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryUntil } from '../helpers/poll.js';
@@ -18,7 +17,7 @@ import type { StagePushEvent } from '../../client/webhooks.js';
 import { prebuiltBundlePath } from '../../workers/bundle.js';
 import { WORKER_TUNING } from '../../workers/worker.js';
 import { previewStatusQuery } from '../../workflows/preview-messages.js';
-import { devServerEnv } from '../helpers/temporal.js';
+import { devServerEnv, type DevServerEnv } from '../helpers/temporal.js';
 
 const SECRET = 'ghsecret-RECOGNISABLE-0xDEADBEEF';
 const TOKEN = 'gltoken-RECOGNISABLE-0xFEEDFACE';
@@ -211,7 +210,7 @@ describe('receiver settings from the config', () => {
 });
 
 describe('on the dev server', () => {
-  let env: TestWorkflowEnvironment;
+  let env: DevServerEnv;
   beforeAll(async () => {
     env = await devServerEnv();
   }, 60_000);

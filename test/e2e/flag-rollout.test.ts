@@ -97,7 +97,7 @@ describe('feature-flag rollout through the CLI', () => {
   it('tests the flag environment by environment, needs a maintainer for Opt-in, reaches Mandatory and opens the clean-up request', { timeout: 180_000 }, async () => {
     expect(await cli(['flag', 'start', 'new_blame', '--as', 'jacob'])).toMatch(/^started flag\/new_blame \(by jacob\)/);
     expect(await cli(['flag', 'start', 'new_blame', '--as', 'jacob'], 1)).toMatch(/already rolling out/);
-    const tested = await until('new_blame', 'both environments passed', (s) => s.environments.every((e) => e.result === 'passed'));
+    const tested = await until('new_blame', 'both environments passed', (s) => s.environments.length === 2 && s.environments.every((e) => e.result === 'passed'));
     expect(tested.status).toBe('ready-for-testing');
     expect(tested.environments.map((e) => [e.name, e.before, e.after])).toEqual([
       ['dev', 0.01, 0.01],
@@ -113,7 +113,7 @@ describe('feature-flag rollout through the CLI', () => {
     expect(
       await cli(['flag', 'approve', 'new_blame', '--reason', 'soaked in staging', '--as', 'jacob', '--dashboard', 'https://grafana.test/d/blame', '--alerts', 'https://alerts.test/blame', '--runbook', 'https://runbooks.test/blame']),
     ).toMatch(/approved flag\/new_blame \(by jacob: soaked in staging\); now opt-in/);
-    await until('new_blame', 'enabled everywhere', (s) => s.environments.every((e) => e.enabled));
+    await until('new_blame', 'enabled everywhere', (s) => s.environments.length === 2 && s.environments.every((e) => e.enabled));
     expect([flagFile('new_blame', 'dev'), flagFile('new_blame', 'staging')]).toEqual(['on', 'on']);
 
     // Without release dates, an operator advances: Opt-out, then Mandatory.

@@ -8,7 +8,6 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pollUntil } from '../helpers/poll.js';
@@ -18,10 +17,10 @@ import { prebuiltBundlePath, projectRoot } from '../../workers/bundle.js';
 import { WORKER_TUNING } from '../../workers/worker.js';
 import { startFakeGitHub, type FakeGitHub } from '../fakes/github.js';
 import { forgeFor } from '../forge/github-fixture.js';
-import { devServerEnv } from '../helpers/temporal.js';
+import { devServerEnv, type DevServerEnv } from '../helpers/temporal.js';
 
 const SECRET = 'e2e-hook-secret-RECOGNISABLE';
-let env: TestWorkflowEnvironment;
+let env: DevServerEnv;
 let fake: FakeGitHub;
 const dir = mkdtempSync(join(tmpdir(), 'e2e-previews-'));
 

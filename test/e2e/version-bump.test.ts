@@ -9,17 +9,16 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GitLabForge } from '../../activities/forge/gitlab.js';
 import { LocalGitForge, recordCommitState } from '../../activities/forge/local-git.js';
 import { createVersionBumpActivities, type BumpNote } from '../../activities/version-bump.js';
 import { bumpId, type BumpPlan, type BumpStatus } from '../../domain/version-bump.js';
 import { startFakeGitLab, type FakeGitLab } from '../fakes/gitlab.js';
-import { bundleWorker, devServerEnv } from '../helpers/temporal.js';
+import { bundleWorker, devServerEnv, type DevServerEnv } from '../helpers/temporal.js';
 
 const TOKEN = 'glpat-FAKE-BUMP-SECRET-0b7d5c';
-let env: TestWorkflowEnvironment;
+let env: DevServerEnv;
 let gitlab: FakeGitLab;
 let dir: string;
 

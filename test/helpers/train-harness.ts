@@ -1,6 +1,5 @@
 /** Starting and observing trains in workflow tests. */
-import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { expect } from 'vitest';
 import { ledgerId, trainId } from '../../domain/ids.js';
 import { ENVIRONMENTS, isFinal, type Stage, type TrainInput, type TrainPolicy, type TrainStatus } from '../../domain/train.js';
@@ -9,8 +8,14 @@ import { pollUntil, PollTimeout, queryUntil } from './poll.js';
 
 export const DAY = 24 * 3_600_000;
 
+/** The time-skipping test server or the dev server (test/helpers/temporal.ts): a client and the server's clock. */
+export interface TestServer {
+  client: Client;
+  currentTimeMs(): Promise<number>;
+}
+
 export async function startTrain(
-  env: TestWorkflowEnvironment,
+  env: TestServer,
   opts: { service: string; tag: string; taskQueue: string; policy: TrainPolicy; releaseInMs?: number; startedBy?: string; commit?: string },
 ): Promise<WorkflowHandle> {
   const input: TrainInput = {
@@ -34,7 +39,7 @@ const started: WorkflowHandle[] = [];
  * server does not skip time while any workflow task is outstanding, so a workflow left behind by a
  * test whose worker is gone would stop the clock for every later test.
  */
-export async function cleanUp(env: TestWorkflowEnvironment, service: string): Promise<void> {
+export async function cleanUp(env: TestServer, service: string): Promise<void> {
   // Only this service's trains: tests of other services may be running beside this one.
   const mine = started.filter((h) => h.workflowId.startsWith(`train/${service}/`));
   started.splice(0, started.length, ...started.filter((h) => !mine.includes(h)));

@@ -5,7 +5,6 @@
 import { Client } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import proto from '@temporalio/proto';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,7 +18,7 @@ import { ledgerId } from '../../domain/ids.js';
 import { AesGcmCodec, codecFromEnvironment, ENCRYPTED_ENCODING, KEY_ID_METADATA } from '../../workers/codec.js';
 import { createTrainyardWorker } from '../../workers/worker.js';
 import { freezeUpdate, ledgerQuery } from '../../workflows/ledger-messages.js';
-import { devServerEnv } from '../helpers/temporal.js';
+import { devServerEnv, type DevServerEnv } from '../helpers/temporal.js';
 
 const b64key = () => randomBytes(32).toString('base64');
 const KEY_2025 = b64key();
@@ -138,7 +137,7 @@ describe('the AES-GCM payload codec', () => {
 });
 
 describe('on the real dev server', () => {
-  let env: TestWorkflowEnvironment;
+  let env: DevServerEnv;
   beforeAll(async () => {
     env = await devServerEnv();
   });

@@ -1,16 +1,18 @@
 /**
  * The suite prints its test lines and figure lines, not the Temporal SDK's log: what the SDK logs
  * in a test file (workers' warnings, the expected failed attempts of fault tests) goes to
- * .trainyard/test-logs/<test file>.log (workers/worker.ts `installQuietRuntime` reads
+ * .trainyard/test-logs/<folder>-<test file>.log, e.g. e2e-flag-rollout.test.ts.log (workers/worker.ts `installQuietRuntime` reads
  * TRAINYARD_SDK_LOG; worker processes a test starts inherit it), and its new lines are printed
  * when a test fails.
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, join, relative, sep } from 'node:path';
 import { afterAll, beforeEach, expect } from 'vitest';
 
 const dir = join(import.meta.dirname, '..', '..', '.trainyard', 'test-logs');
-const file = join(dir, `${basename(expect.getState().testPath ?? `pid-${process.pid}`)}.log`);
+const testPath = expect.getState().testPath;
+// The folder is part of the name: test/e2e/flag-rollout.test.ts and test/workflow/flag-rollout.test.ts are two files.
+const file = join(dir, `${testPath ? relative(join(import.meta.dirname, '..'), testPath).replaceAll(sep, '-') : `pid-${process.pid}`}.log`);
 mkdirSync(dir, { recursive: true });
 rmSync(file, { force: true });
 process.env.TRAINYARD_SDK_LOG = file;

@@ -112,7 +112,7 @@ describe('flagRollout', () => {
   it('a soak breach in staging rolls the flag back there and waits; advance tests it again', async () => {
     let stagingRate = 0.2;
     await withFlag(plan, { soakRate: (e) => (e === 'staging' ? stagingRate : 0.01) }, async (handle, world) => {
-      const held = await until(handle, (s) => s.held !== undefined && s.waitingFor !== undefined && s.environments.every((e) => !e.enabled));
+      const held = await until(handle, (s) => s.held !== undefined && s.waitingFor !== undefined && s.environments.length > 0 && s.environments.every((e) => !e.enabled));
       const staging = held.environments[1]!;
       expect(staging).toMatchObject({ result: 'failed', enabled: false, before: 0.01, after: 0.2, by: 'dana' });
       expect(held.environments[0]).toMatchObject({ result: 'passed', enabled: false, after: 0.01 });
@@ -183,7 +183,7 @@ describe('flagRollout', () => {
       expect(held.status).toBe('opt-in');
       const toTesting = await handle.executeUpdate(rollbackStageFlagUpdate, { args: [{ by: 'jacob', reason: 'back to testing' }] });
       expect(toTesting.status).toBe('ready-for-testing');
-      const off = await until(handle, (s) => s.environments.every((e) => !e.enabled));
+      const off = await until(handle, (s) => s.environments.length > 0 && s.environments.every((e) => !e.enabled));
       expect(off.environments.map((e) => e.result)).toEqual(['pending', 'pending', 'pending']);
       expect(world.sets.slice(-3)).toEqual(['dev:off', 'staging:off', 'production:off']);
 
@@ -202,7 +202,7 @@ describe('flagRollout', () => {
       expect(approved.status).toBe('opt-in');
       await handle.executeUpdate(advanceFlagUpdate, { args: [{ by: 'oncall', reason: 'next release' }] });
       // Opt-in enables the flag environment by environment; under load the query may come before the last.
-      const later = await until(handle, (s) => s.runs >= 2 && s.status === 'opt-out' && s.environments.every((e) => e.enabled));
+      const later = await until(handle, (s) => s.runs >= 2 && s.status === 'opt-out' && s.environments.length > 0 && s.environments.every((e) => e.enabled));
       expect(later.environments).toEqual(passed.environments.map((e) => ({ ...e, enabled: true })));
       expect(later.approval?.by).toBe('jacob');
       expect(later.actions.map((a) => a.kind)).toEqual(['start', 'approve', 'advance']);

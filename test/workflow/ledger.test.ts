@@ -7,7 +7,6 @@
  * could get there (before its cut, or while its staging deploy is held by the test).
  */
 import { WorkflowFailedError } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Context } from '@temporalio/activity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ledgerId } from '../../domain/ids.js';
@@ -19,10 +18,10 @@ import { abortUpdate, promoteUpdate, rerunE2EUpdate, statusQuery } from '../../w
 import { fakeActivities, fakeWorld, hangUntilCancelled, policy, type FakeWorld } from '../helpers/fake-activities.js';
 import { recordHistory } from '../helpers/histories.js';
 import { pollUntil, queryUntil } from '../helpers/poll.js';
-import { bundleWorker, devServerEnv } from '../helpers/temporal.js';
+import { bundleWorker, devServerEnv, type DevServerEnv } from '../helpers/temporal.js';
 import { cleanUp, finished, reach, rejection, startTrain, until } from '../helpers/train-harness.js';
 
-let env: TestWorkflowEnvironment;
+let env: DevServerEnv;
 let counter = 0;
 
 beforeAll(async () => {

@@ -8,7 +8,6 @@
  * temporalio/sdk-java#3088), which stopped its clock for every later test in the file under load.
  */
 import type { WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVersionBumpActivities } from '../../activities/version-bump.js';
 import { bumpId, type BumpPlan, type BumpStage, type BumpStatus } from '../../domain/version-bump.js';
@@ -16,13 +15,13 @@ import { bumpStatusQuery, resolvedUpdate } from '../../workflows/version-bump-me
 import { rejection } from '../helpers/train-harness.js';
 import { recordHistory } from '../helpers/histories.js';
 import { pollUntil, queryUntil } from '../helpers/poll.js';
-import { bundleWorker, devServerEnv } from '../helpers/temporal.js';
+import { bundleWorker, devServerEnv, type DevServerEnv } from '../helpers/temporal.js';
 import { BumpWorld } from '../helpers/version-bump-world.js';
 
 const FILE = 'GITALY_SERVER_VERSION';
 const OLD = 'a000000000000000000000000000000000000old';
 
-let env: TestWorkflowEnvironment;
+let env: DevServerEnv;
 let counter = 0;
 
 beforeAll(async () => {
