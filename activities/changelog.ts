@@ -8,7 +8,8 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { log } from '@temporalio/activity';
 import { renderChangelog } from '../domain/changelog.js';
 import { ledgerId, trainId } from '../domain/ids.js';
-import { stableVersion } from '../domain/ledger.js';
+import { changelogBase } from '../domain/ledger.js';
+import { TrainyardError } from '../domain/errors.js';
 import type { ChangelogSummary } from '../domain/train.js';
 import { ledgerQuery } from '../workflows/ledger-messages.js';
 import { readVersion } from './checks/http.js';
@@ -27,8 +28,10 @@ export interface ChangelogRequest {
 async function lastProductionTag(client: Client, drivers: Drivers, service: string, tag: string): Promise<string | undefined> {
   try {
     const ledger = await client.workflow.getHandle(ledgerId(service, 'production')).query(ledgerQuery);
-    const stable = stableVersion(ledger, tag);
-    if (stable) return stable.tag;
+    const base = changelogBase(ledger, tag);
+    if (base) return base.tag;
+    // Production ran this tag already: what it reports now came later, so it is no base.
+    if (ledger.deployments.some((d) => d.tag === tag)) return undefined;
   } catch (err) {
     if (!(err instanceof WorkflowNotFoundError)) throw err;
   }
@@ -45,9 +48,28 @@ async function announceChangelog(drivers: Drivers, c: { service: string; tag: st
   }
 }
 
-export function changelogPublisher(client: Client, drivers: Drivers) {
+/** How many of a service's tags an "unknown tag" error lists. */
+const TAGS_SHOWN = 8;
+
+/**
+ * A tag a person named must exist: a misspelled `--from` would otherwise silently rewrite the notes
+ * from the first commit. The error lists the service's newest tags.
+ */
+async function mustExist(drivers: Drivers, releaseTags: (service: string) => Promise<string[]>, service: string, tag: string, what: string): Promise<void> {
+  if (await drivers.forge(service).tagCommit(tag)) return;
+  const tags = (await releaseTags(service)).sort().reverse().slice(0, TAGS_SHOWN);
+  throw new TrainyardError(
+    'REF_NOT_FOUND',
+    `${what} "${tag}" is not a tag of ${service}'s repository`,
+    tags.length > 0 ? `Its newest release tags: ${tags.join(', ')}` : `${service} has no release tags yet`,
+  );
+}
+
+export function changelogPublisher(client: Client, drivers: Drivers, releaseTags: (service: string) => Promise<string[]>) {
   return async function publishChangelog({ service, tag, previousTag }: ChangelogRequest): Promise<ChangelogSummary> {
     const forge = drivers.forge(service);
+    await mustExist(drivers, releaseTags, service, tag, 'the release');
+    if (previousTag !== undefined) await mustExist(drivers, releaseTags, service, previousTag, 'the previous tag');
     const fromTag = previousTag ?? (await lastProductionTag(client, drivers, service, tag));
     // A base the forge does not know (e.g. production reports a tag from elsewhere) is not fatal.
     const from = fromTag && (await forge.tagCommit(fromTag)) ? fromTag : undefined;

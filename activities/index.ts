@@ -178,10 +178,20 @@ export async function sendToAll(notifiers: Notifier[], note: Parameters<Notifier
   Context.current().log.warn('some notifiers failed; the others were sent', { event: note.event, trainId: note.trainId, failures });
 }
 
+/** A service's release tags on its forge (those its tag format starts with). */
+function releaseTagLister(config: TrainyardConfig, drivers: Drivers) {
+  return (service: string): Promise<string[]> => {
+    const policy = trainPolicyOf(config, service);
+    const prefix = policy.tagFormat.split('{yyyy}')[0]?.replace('{service}', service) ?? '';
+    return drivers.forge(service).listTags(prefix);
+  };
+}
+
 export function createActivities({ config, drivers, client, callbacks, configFile }: ActivityDeps): TrainActivities {
+  const releaseTags = releaseTagLister(config, drivers);
   return translated<TrainActivities>({
     signalLedger: ledgerSignaller(client, config.temporal.taskQueue, (service) => ledgerConfigOf(config, service, configFile)),
-    publishChangelog: changelogPublisher(client, drivers),
+    publishChangelog: changelogPublisher(client, drivers, releaseTags),
     supersedeTrain: trainSuperseder(client),
     workflowRunning: workflowWatcher(client),
     activeTrains: activeTrainFinder(client),
@@ -204,9 +214,7 @@ export function createActivities({ config, drivers, client, callbacks, configFil
       return forge.resolveRef(ref ?? forge.defaultBranch);
     },
     async listReleaseTags({ service }) {
-      const policy = trainPolicyOf(config, service);
-      const prefix = policy.tagFormat.split('{yyyy}')[0]?.replace('{service}', service) ?? '';
-      return drivers.forge(service).listTags(prefix);
+      return releaseTags(service);
     },
     async compareCommits({ service, base, head }) {
       return drivers.forge(service).compareCommits(base, head);

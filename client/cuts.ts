@@ -9,13 +9,14 @@ import { WorkflowFailedError, WorkflowUpdateFailedError, type Client } from '@te
 import type { Command } from 'commander';
 import { declare } from './commands.js';
 import { describeTime } from '../domain/calendar.js';
-import type { CutCommand } from '../domain/service-actions.js';
+import type { ChangelogCommand, CutCommand } from '../domain/service-actions.js';
 import type { CutResult } from '../workflows/cutRelease.js';
-import { cutUpdate } from '../workflows/ledger-messages.js';
+import { changelogUpdate, cutUpdate } from '../workflows/ledger-messages.js';
 import { regenerateChangelogUpdate } from '../workflows/messages.js';
 import { operator, Rejected, withClient } from './cli-context.js';
 import { serviceAction, serviceContext } from './ledgers.js';
-import { activeTrains, resolveTrain } from './trains.js';
+import { activeTrains, resolveTrain, trainStatus } from './trains.js';
+import { isFinal } from '../domain/train.js';
 import { say } from './terminal.js';
 
 /** The innermost failure message: what the cut's activity or validator said. */
@@ -83,15 +84,25 @@ export function register(program: Command): void {
     );
 
   declare(program, 'changelog')
-    .option('--from <tag>', 'start from this tag instead of the last production version')
+    .option('--from <tag>', 'start from this tag instead of the version production ran before this train')
     .requiredOption('--reason <text>', 'why (recorded and notified)')
     .action(async (train: string, opts: { from?: string; reason: string }) =>
       withClient(async (client) => {
-        const id = await resolveTrain(client, train);
-        const req = { by: operator(program.opts().as), reason: opts.reason, ...(opts.from ? { previousTag: opts.from } : {}) };
+        const id = await resolveTrain(client, train, { latestIfNoneActive: true });
+        const status = await trainStatus(client, id);
+        const by = operator(program.opts().as);
+        const previous = opts.from ? { previousTag: opts.from } : {};
+        if (isFinal(status.stage)) {
+          // An ended train takes no update: its service's production ledger publishes the notes.
+          const ctx = serviceContext(program.opts().config, status.service);
+          const command: ChangelogCommand = { by, reason: opts.reason, tag: status.tag, ...previous };
+          const summary = await serviceAction(client, ctx, 'changelog', (ledger) => ledger.executeUpdate(changelogUpdate, { args: [command] }));
+          say(`changelog of ${id} (${status.stage}): ${summary.url}${summary.fromTag ? ` (since ${summary.fromTag})` : ''}`);
+          return;
+        }
         try {
-          const status = await client.workflow.getHandle(id).executeUpdate(regenerateChangelogUpdate, { args: [req] });
-          say(`changelog of ${id}: ${status.changelog?.url ?? '(not published)'}${status.changelog?.fromTag ? ` (since ${status.changelog.fromTag})` : ''}`);
+          const after = await client.workflow.getHandle(id).executeUpdate(regenerateChangelogUpdate, { args: [{ by, reason: opts.reason, ...previous }] });
+          say(`changelog of ${id}: ${after.changelog?.url ?? '(not published)'}${after.changelog?.fromTag ? ` (since ${after.changelog.fromTag})` : ''}`);
         } catch (err) {
           if (err instanceof WorkflowUpdateFailedError) throw new Rejected(`changelog rejected: ${err.cause?.message ?? err.message}`);
           throw err;

@@ -179,6 +179,21 @@ export function stableVersion(state: LedgerState, exceptTag?: string): Deploymen
   return undefined;
 }
 
+/**
+ * Where a changelog of `tag` starts: the last version verified here before `tag` first reached this
+ * environment, so a released train's notes still start where production was before it (not at a
+ * later release); for a tag that never got here, the last verified version other than itself.
+ */
+export function changelogBase(state: LedgerState, tag: string): DeploymentRecord | undefined {
+  const arrived = state.deployments.findIndex((d) => d.tag === tag);
+  if (arrived < 0) return stableVersion(state, tag);
+  for (let i = arrived - 1; i >= 0; i--) {
+    const d = state.deployments[i];
+    if (d && d.outcome === 'verified' && d.tag !== tag) return d;
+  }
+  return undefined;
+}
+
 /** What an operator or train sees of the ledger. */
 export interface FreezeView {
   frozen: boolean;

@@ -45,6 +45,18 @@ export interface RevertOutcome {
   error?: string;
 }
 
+/**
+ * The `changelog` update: regenerate the release notes of a train that has ended (a running train
+ * takes its own `regenerateChangelog`), from `previousTag` or from where production was before it.
+ */
+export interface ChangelogCommand {
+  by: string;
+  reason: string;
+  /** The train's tag. */
+  tag: string;
+  previousTag?: string;
+}
+
 export const CUT_SCHEDULE_ACTIONS = ['pause', 'unpause', 'trigger'] as const;
 export type CutScheduleAction = (typeof CUT_SCHEDULE_ACTIONS)[number];
 
@@ -69,7 +81,7 @@ const isObject = (v: unknown): v is Fields => typeof v === 'object' && v !== nul
 /** Service actions go to the production ledger only: one place per service records them. */
 function productionOnly(state: LedgerState): string | undefined {
   if (state.environment === 'production') return undefined;
-  return `cuts, reverts and the cut schedule of ${state.service} go through its production ledger (env/${state.service}/production), not the ${state.environment} one`;
+  return `cuts, reverts, changelogs and the cut schedule of ${state.service} go through its production ledger (env/${state.service}/production), not the ${state.environment} one`;
 }
 
 /** An object with exactly these string fields (all required). */
@@ -137,6 +149,17 @@ export function revertProblem(state: LedgerState, req: unknown): string | undefi
   if (!prs.every((n) => Number.isInteger(n) && n > 0 && n < 2 ** 31)) return '"prs" must be pull request numbers (whole numbers from 1)';
   if (new Set(prs).size !== prs.length) return 'a pull request is listed twice in "prs"';
   return productionOnly(state) ?? ledgerRightsProblem(state, (rest as { by: string }).by, 'revert');
+}
+
+/** The `changelog` update's validator: the right a running train asks for its own (`promote`). */
+export function changelogProblem(state: LedgerState, req: unknown): string | undefined {
+  const bad = requestProblem(req, { tag: 'string', previousTag: 'string' });
+  if (bad) return bad;
+  const { by, tag, previousTag } = req as { by: string; tag?: string; previousTag?: string };
+  if (typeof tag !== 'string') return '"tag" (the release whose notes to regenerate) is required';
+  const problem = refProblem('tag', tag) ?? (previousTag !== undefined ? refProblem('previous tag', previousTag) : undefined);
+  if (problem) return problem;
+  return productionOnly(state) ?? ledgerRightsProblem(state, by, 'promote');
 }
 
 /** The `cutSchedule` update's validator: pausing is a freeze of releases, triggering is a cut. */

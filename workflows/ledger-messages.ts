@@ -5,7 +5,8 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Operator } from '../domain/config.js';
 import type { DeploymentRecord, FreezeView, LedgerConfig, LedgerState, LockRequest, RollbackRequest } from '../domain/ledger.js';
-import type { CutCommand, CutScheduleCommand, CutScheduleOutcome, CutStarted, RevertCommand, RevertOutcome } from '../domain/service-actions.js';
+import type { ChangelogCommand, CutCommand, CutScheduleCommand, CutScheduleOutcome, CutStarted, RevertCommand, RevertOutcome } from '../domain/service-actions.js';
+import type { ChangelogSummary } from '../domain/train.js';
 import type { EnvironmentName } from '../domain/train.js';
 
 export interface FreezeRequest {
@@ -47,6 +48,8 @@ export const rollbackUpdate = defineUpdate<{ rollbackId: string; tag: string }, 
 export const cutUpdate = defineUpdate<CutStarted, [CutCommand]>('cut');
 export const revertUpdate = defineUpdate<{ results: RevertOutcome[] }, [RevertCommand]>('revert');
 export const cutScheduleUpdate = defineUpdate<CutScheduleOutcome, [CutScheduleCommand]>('cutSchedule');
+/** Regenerates the notes of an ended train (`promote` right): the train can no longer take its own update. */
+export const changelogUpdate = defineUpdate<ChangelogSummary, [ChangelogCommand]>('changelog');
 export const ledgerQuery = defineQuery<LedgerState & { frozen: FreezeView }>('ledger');
 
 /** Ledger → train: the lock is yours; `stable` is the version to roll back to. */

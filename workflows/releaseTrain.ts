@@ -7,7 +7,7 @@
  * Waits are durable timers and messages, never polling loops: long waits on external systems happen
  * inside heartbeating activities.
  */
-import { ActivityFailure, allHandlersFinished, CancellationScope, condition, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, allHandlersFinished, ApplicationFailure, CancellationScope, condition, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
 import type { DeployOutcome } from '../activities/types.js';
 import { endUnreleased } from './train-outcome.js';
 import { describeTime, nextLocalTime } from '../domain/calendar.js';
@@ -19,6 +19,7 @@ import { ProductionGuard } from './production-guard.js';
 import { TrainControls } from './train-controls.js';
 import { LedgerLink, type LockGrant } from './train-ledger.js';
 import { TrainReport } from './train-report.js';
+import { rejected } from './rejections.js';
 
 export async function releaseTrain(input: TrainInput): Promise<TrainStatus> {
   const train = new Train(input);
@@ -32,6 +33,11 @@ class TrainEnded extends Error {}
 function failureMessage(err: unknown): string {
   if (err instanceof ActivityFailure && err.cause) return err.cause.message;
   return err instanceof Error ? err.message : String(err);
+}
+
+/** The error code (domain/errors.ts) an activity failed with. */
+function failureType(err: unknown): string | undefined {
+  return err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause.type ?? undefined : undefined;
 }
 
 /** Holds a train's state for the handlers and the main path; no I/O of its own. */
@@ -177,16 +183,24 @@ class Train {
   }
 
   /** Builds and publishes the changelog; a failure is told, never fatal to the train. */
-  private async publishChangelog(previousTag?: string, fromHandler = false): Promise<void> {
+  /**
+   * Publishes the changelog; false when it could not (people were told why). Asked for by an
+   * operator (`fromHandler`), a tag that does not exist refuses the request instead: a misspelled
+   * `--from` must not rewrite the notes from the first commit.
+   */
+  private async publishChangelog(previousTag?: string, fromHandler = false): Promise<boolean> {
     const { service, tag } = this.input;
     const from = previousTag ? ` from ${previousTag}` : '';
     try {
       this.status.changelog = await forge.publishChangelog.executeWithOptions({ summary: `Publish the changelog of ${tag}${from}` }, [
         { service, tag, ...(previousTag ? { previousTag } : {}) },
       ]);
+      return true;
     } catch (err) {
       if (isCancellation(err)) throw err;
+      if (fromHandler && failureType(err) === 'REF_NOT_FOUND') throw rejected(failureMessage(err));
       await this.report.tell('changelog', `Could not publish the changelog of ${tag}${from}: ${failureMessage(err)}`, fromHandler);
+      return false;
     }
   }
 

@@ -7,6 +7,7 @@ import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { translated } from '../../activities/index.js';
+import { TrainyardError } from '../../domain/errors.js';
 import { activeTrainFinder, cutScheduleController, ledgerSignaller, rollbackStarter, schedulePauser, trainSuperseder, workflowWatcher } from '../../activities/ledger.js';
 import type { CheckRequest, DeployOutcome, DeployRequest, Notification, TrainActivities } from '../../activities/types.js';
 import type { FreezeWindow } from '../../domain/freeze-windows.js';
@@ -106,6 +107,10 @@ export function fakeActivities(world: FakeWorld, trainPolicy: TrainPolicy, clien
       return 'h0tf1x0000000000000000000000000000000002';
     },
     async publishChangelog(req) {
+      // As the real one (activities/changelog.ts): a base a person named must be a tag.
+      if (req.previousTag !== undefined && !world.tags.has(req.previousTag)) {
+        throw new TrainyardError('REF_NOT_FOUND', `the previous tag "${req.previousTag}" is not a tag of ${req.service}'s repository`, `Its newest release tags: ${[...world.tags.keys()].join(', ')}`);
+      }
       world.changelogs.push(req);
       return { url: `file:///releases/${req.tag}.md`, commits: 3, truncated: false, ...(req.previousTag ? { fromTag: req.previousTag } : {}) };
     },

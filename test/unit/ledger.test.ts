@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { activeFreeze, enqueue, grant, initialLedger, MAX_DEPLOYMENTS, nextGrant, release, stableVersion, waitReason, type LockRequest } from '../../domain/ledger.js';
+import { activeFreeze, changelogBase, enqueue, grant, initialLedger, MAX_DEPLOYMENTS, nextGrant, release, stableVersion, waitReason, type LockRequest } from '../../domain/ledger.js';
 
 const req = (n: number, bypassFreeze = false): LockRequest => ({ trainId: `t${n}`, tag: `v${n}`, requestedAt: n, bypassFreeze });
 
@@ -36,6 +36,21 @@ describe('ledger decisions', () => {
     release(s, 'c', [{ tag: 'v3', commit: 'c3', trainId: 'c', at: 3, outcome: 'verified', by: 'x' }]);
     expect(stableVersion(s)?.tag).toBe('v3');
     expect(stableVersion(s, 'v3')?.tag).toBe('v1');
+  });
+
+  it("a changelog starts where the environment was before the tag arrived, not at what came later", () => {
+    const s = initialLedger('api', 'production');
+    const deploy = (tag: string, outcome: 'verified' | 'failed' = 'verified') => release(s, tag, [{ tag, commit: tag, trainId: tag, at: 0, outcome, by: 'x' }]);
+    expect(changelogBase(s, 'v1')).toBeUndefined(); // the first release: from the first commit
+    deploy('v1');
+    deploy('v2', 'failed');
+    deploy('v3');
+    deploy('v4');
+    // A released train's notes (v3) start at v1, though production runs v4 now and v2 failed.
+    expect(changelogBase(s, 'v3')?.tag).toBe('v1');
+    expect(changelogBase(s, 'v1')).toBeUndefined();
+    // A tag not deployed here yet starts at what runs now.
+    expect(changelogBase(s, 'v5')?.tag).toBe('v4');
   });
 
   it('keeps a bounded number of deployments', () => {

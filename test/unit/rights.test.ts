@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { Operator } from '../../domain/config.js';
 import { configure, initialLedger, ledgerRightsProblem, type LedgerState } from '../../domain/ledger.js';
 import { authorisationProblem } from '../../domain/rights.js';
-import { cutProblem, cutScheduleProblem, describeReverts, revertProblem } from '../../domain/service-actions.js';
+import { changelogProblem, cutProblem, cutScheduleProblem, describeReverts, revertProblem } from '../../domain/service-actions.js';
 
 const OPERATORS: Operator[] = [
   { name: 'alice', rights: ['start', 'hotfix', 'freeze', 'revert'] },
@@ -70,6 +70,19 @@ describe('rights', () => {
     expect(describeReverts({ by: 'alice', reason: 'broke staging' }, [{ pr: 12, revert: { number: 15, url: 'u' } }, { pr: 13, error: 'conflicts' }])).toBe(
       'alice opened reverts of #12 (as #15); #13 failed: conflicts: broke staging',
     );
+  });
+
+  it("changelog of an ended train: its tag, a well-formed base, a reason and the promote right, on the production ledger", () => {
+    const state = ledger();
+    expect(changelogProblem(state, { by: 'bob', reason: 'notes missed a fix', tag: 'api/v1.2' })).toBeUndefined();
+    expect(changelogProblem(state, { by: 'bob', reason: 'race', tag: 'api/v1.2', previousTag: 'api/v1.0' })).toBeUndefined();
+    expect(changelogProblem(state, { by: 'alice', reason: 'x', tag: 'api/v1.2' })).toMatch(/^"alice" does not have the "promote" right/);
+    expect(changelogProblem(state, { by: 'carol', reason: 'x', tag: 'api/v1.2' })).toMatch(/carol may only read/);
+    expect(changelogProblem(state, { by: 'bob', reason: 'x' })).toMatch(/"tag" \(the release whose notes to regenerate\) is required/);
+    expect(changelogProblem(state, { by: 'bob', reason: 'x', tag: 'api/v1.2', previousTag: 'a..b' })).toMatch(/^previous tag "a\.\.b" contains "\.\."/);
+    expect(changelogProblem(state, { by: 'bob', tag: 'api/v1.2' })).toMatch(/a reason is required/);
+    expect(changelogProblem(state, { by: 'bob', reason: 'x', tag: 'api/v1.2', extra: 1 })).toMatch(/unknown field "extra"/);
+    expect(changelogProblem(ledger('staging'), { by: 'bob', reason: 'x', tag: 'api/v1.2' })).toMatch(/go through its production ledger/);
   });
 
   it('the cut schedule: pausing is a freeze of releases, triggering a cut; no unpause while production is frozen', () => {

@@ -12,7 +12,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TrainPolicy, TrainStatus } from '../../domain/train.js';
-import { abortUpdate, promoteUpdate, regenerateChangelogUpdate, rerunE2EUpdate, retryDeployUpdate } from '../../workflows/messages.js';
+import { abortUpdate, promoteUpdate, regenerateChangelogUpdate, rerunE2EUpdate, retryDeployUpdate, statusQuery } from '../../workflows/messages.js';
 import { pollUntil } from '../helpers/poll.js';
 import { cleanUp, DAY, reach, rejection, stages, startTrain, until } from '../helpers/train-harness.js';
 import { recordHistory } from '../helpers/histories.js';
@@ -266,9 +266,14 @@ describe('releaseTrain', () => {
   });
 
   it('regenerates the changelog from an overridden previous tag (OVERRIDE_PREVIOUS_TAG)', async () => {
-    await withTrain(() => undefined, policy(), async ({ world, handle, tag }) => {
+    await withTrain((w) => w.tags.set('api/v2024.09.30.1', 'c0ffee0000000000000000000000000000000000'), policy(), async ({ world, handle, tag }) => {
       await reach(handle, 'awaiting-release');
       expect(await rejection(handle.executeUpdate(regenerateChangelogUpdate, { args: [{ by: 'rm', reason: 'race', previousTag: 'bad..tag' }] }))).toMatch(/previousTag "bad\.\.tag" contains "\.\."/);
+      // A well-formed tag that does not exist is refused too, naming the tags there are; nothing is recorded.
+      expect(await rejection(handle.executeUpdate(regenerateChangelogUpdate, { args: [{ by: 'rm', reason: 'typo', previousTag: 'api/v2024.09.03.1' }] }))).toMatch(
+        new RegExp(`^the previous tag "api/v2024\\.09\\.03\\.1" is not a tag of api\\d+'s repository\\. Its newest release tags: api/v2024\\.09\\.30\\.1, ${tag.replace(/\./g, '\\.')}$`),
+      );
+      expect((await handle.query(statusQuery)).actions).toEqual([]);
       const status = await handle.executeUpdate(regenerateChangelogUpdate, { args: [{ by: 'rm', reason: 'deploy raced the generator', previousTag: 'api/v2024.09.30.1' }] });
       expect(status.changelog?.fromTag).toBe('api/v2024.09.30.1');
       expect(world.changelogs.map((c) => c.previousTag)).toEqual([undefined, 'api/v2024.09.30.1']);
