@@ -1,6 +1,8 @@
 /** Temporal servers for tests, always from the binaries `npm run setup` installed (never downloaded). */
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { freePort, startDevServer } from '../../client/dev-server.js';
 import { connectClient, localTarget } from '../../client/temporal.js';
@@ -66,4 +68,54 @@ export async function bundleWorker(env: { nativeConnection: NativeConnection; na
     ...WORKER_TUNING,
     ...extra,
   });
+}
+
+/** The segment of a workflow id that names its service or flag (domain/ids.ts: train/<s>/…, env/<s>/…, cut/<s>[-hotfix], rollback/<s>/…, flag/<f>, prerelease/<s>/…). */
+function serviceSegment(workflowId: string): string | undefined {
+  return /^(?:train|env|cut|rollback|stage|flag|prerelease|prerelease-cut|preview)\/([^/]+)/.exec(workflowId)?.[1];
+}
+
+/**
+ * One worker for a whole test file, whose activities go to the test that owns the workflow: each
+ * test `route`s its service to its own (fake) activities. A worker costs about a second of CPU to
+ * start (a workflow thread that loads the SDK and evaluates the bundle), and files that gave each
+ * test its own spent more on workers than on their tests.
+ */
+export interface RoutedWorker {
+  taskQueue: string;
+  /** Sends the activities of `service`'s workflows to `activities` until the returned function is called. */
+  route(service: string, activities: object): () => void;
+  shutdown(): Promise<void>;
+}
+
+export async function routedWorker(env: { nativeConnection: NativeConnection; namespace?: string }, taskQueue: string, shape: object): Promise<RoutedWorker> {
+  const routes = new Map<string, Record<string, (...args: unknown[]) => Promise<unknown>>>();
+  const activities = Object.fromEntries(
+    Object.keys(shape).map((name) => [
+      name,
+      (...args: unknown[]) => {
+        const workflowId = Context.current().info.workflowExecution?.workflowId ?? '';
+        const segment = serviceSegment(workflowId);
+        // `cut/<service>-hotfix` and the like: the service is the segment or its start.
+        const service = segment === undefined ? undefined : routes.has(segment) ? segment : [...routes.keys()].find((s) => segment.startsWith(`${s}-`));
+        const impl = service === undefined ? undefined : routes.get(service)?.[name];
+        if (!impl) throw ApplicationFailure.nonRetryable(`no test owns the activities of ${workflowId} (service ${segment ?? 'unknown'})`, 'TEST_ROUTING');
+        return impl(...args);
+      },
+    ]),
+  );
+  const worker = await bundleWorker(env, taskQueue, activities);
+  const running = worker.run();
+  return {
+    taskQueue,
+    route(service, impl) {
+      if (routes.has(service)) throw new Error(`service ${service} is routed twice`);
+      routes.set(service, impl as Record<string, (...args: unknown[]) => Promise<unknown>>);
+      return () => routes.delete(service);
+    },
+    async shutdown() {
+      worker.shutdown();
+      await running;
+    },
+  };
 }

@@ -18,20 +18,26 @@ import { abortUpdate, promoteUpdate, rerunE2EUpdate, statusQuery } from '../../w
 import { fakeActivities, fakeWorld, hangUntilCancelled, policy, type FakeWorld } from '../helpers/fake-activities.js';
 import { recordHistory } from '../helpers/histories.js';
 import { pollUntil, queryUntil } from '../helpers/poll.js';
-import { bundleWorker, devServerEnv, type DevServerEnv } from '../helpers/temporal.js';
+import { bundleWorker, devServerEnv, routedWorker, type DevServerEnv, type RoutedWorker } from '../helpers/temporal.js';
 import { cleanUp, finished, reach, rejection, startTrain, until } from '../helpers/train-harness.js';
 
 let env: DevServerEnv;
 let counter = 0;
 
+/** One worker for the file; each test routes its own service's activities to its own fake world. */
+const TASK_QUEUE = 'ledger-test';
+let worker: RoutedWorker;
+
 beforeAll(async () => {
   env = await devServerEnv();
+  worker = await routedWorker(env, TASK_QUEUE, fakeActivities(fakeWorld(), policy(), env.client, TASK_QUEUE));
 });
 afterAll(async () => {
+  await worker?.shutdown();
   await env?.teardown();
 });
 
-/** One service, one worker, a shared fake world; `body` starts as many trains as it likes. */
+/** One service and its fake world; `body` starts as many trains as it likes. */
 async function withService(
   setup: (world: FakeWorld) => void,
   body: (ctx: { world: FakeWorld; service: string; taskQueue: string; policy: TrainPolicy }) => Promise<void>,
@@ -40,13 +46,14 @@ async function withService(
   const world = fakeWorld();
   setup(world);
   const service = `svc${++counter}`;
-  const taskQueue = `ledger-test-${counter}`;
+  const taskQueue = TASK_QUEUE;
   const p = policy({ service, ...(operators ? { operators } : {}) });
-  const worker = await bundleWorker(env, taskQueue, fakeActivities(world, p, env.client, taskQueue));
+  const unroute = worker.route(service, fakeActivities(world, p, env.client, taskQueue));
   try {
-    await worker.runUntil(() => body({ world, service, taskQueue, policy: p }));
+    await body({ world, service, taskQueue, policy: p });
   } finally {
     await cleanUp(env, service);
+    unroute();
   }
 }
 
@@ -86,7 +93,7 @@ async function productionLedger(service: string, taskQueue: string) {
   return env.client.workflow.start('environmentLedger', { workflowId: ledgerId(service, 'production'), taskQueue, args: [{ service, environment: 'production' }], workflowIdConflictPolicy: 'USE_EXISTING' });
 }
 
-// Each test has its own service, task queue and worker: they run side by side.
+// Each test has its own service and fake world on the file's worker: they run side by side.
 describe.concurrent('environment ledger', () => {
   it('two trains contend for one environment: first come first served, never two deploys at once', async () => {
     const deploys = { gate: undefined as ReturnType<typeof gatedDeploys> | undefined };
@@ -289,7 +296,10 @@ describe.concurrent('environment ledger', () => {
         expect(cut.workflowId).toBe(`cut/${service}`);
         const result = (await env.client.workflow.getHandle(cut.workflowId, cut.runId).result()) as CutResult;
         const train = env.client.workflow.getHandle(result.trainId!);
-        expect((await train.query(statusQuery)).startedBy).toBe('rm');
+        const { startedBy, tag } = await train.query(statusQuery);
+        expect(startedBy).toBe('rm');
+        // The train tags its commit first thing; the changelog below names the tags there are.
+        await pollUntil(`${tag} to be created`, () => world.tags.has(tag));
         await train.terminate('test finished');
 
         const reverted = await ledger.executeUpdate(revertUpdate, { args: [{ by: 'lead', reason: 'broke staging', prs: [7, 8] }] });
@@ -301,7 +311,6 @@ describe.concurrent('environment ledger', () => {
 
         // The notes of a train that ended (it takes no update any more): through the ledger, with the
         // right a running train asks for its own (promote); a base that is not a tag is refused.
-        const { tag } = await train.query(statusQuery);
         expect(await refused(ledger.executeUpdate(changelogUpdate, { args: [{ by: 'sre', reason: 'notes', tag }] }))).toMatch(/^"sre" does not have the "promote" right/);
         expect(await refused(ledger.executeUpdate(changelogUpdate, { args: [{ by: 'rm', reason: 'notes', tag, previousTag: `${service}/v0.9` }] }))).toBe(
           `could not publish the changelog of ${tag}: the previous tag "${service}/v0.9" is not a tag of ${service}'s repository. Its newest release tags: ${tag}`,
