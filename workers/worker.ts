@@ -2,7 +2,7 @@
  * The worker: runs Trainyard's workflows from the prebuilt bundle and its activities, built from
  * the config's drivers.
  */
-import { NativeConnection, Runtime, Worker, DefaultLogger, type LogEntry, type LogLevel } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, DefaultLogger, makeTelemetryFilterString, type LogEntry, type LogLevel } from '@temporalio/worker';
 import { Client } from '@temporalio/client';
 import { appendFileSync, existsSync } from 'node:fs';
 import { inspect } from 'node:util';
@@ -82,7 +82,11 @@ export function installQuietRuntime(level: LogLevel = 'WARN'): void {
   runtimeInstalled = true;
   const file = process.env.TRAINYARD_SDK_LOG;
   // The file is read at each line: a test process that runs several test files logs each to its own.
-  Runtime.install({ logger: file ? new DefaultLogger(level, (entry) => appendFileSync(process.env.TRAINYARD_SDK_LOG ?? file, logLine(entry))) : new DefaultLogger(level) });
+  Runtime.install({
+    logger: file ? new DefaultLogger(level, (entry) => appendFileSync(process.env.TRAINYARD_SDK_LOG ?? file, logLine(entry))) : new DefaultLogger(level),
+    // The native core's own lines go through the same logger (by default it prints them itself).
+    telemetryOptions: { logging: { forward: {}, filter: makeTelemetryFilterString({ core: level }) } },
+  });
 }
 
 /** Whether any service deploys through a webhook that answers by callback. */
