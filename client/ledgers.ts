@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { describeTime } from '../domain/calendar.js';
 import { TrainyardError } from '../domain/errors.js';
 import { ledgerId } from '../domain/ids.js';
-import { configure, freezeView, initialLedger, type FreezeView, type LedgerState, type RollbackRequest } from '../domain/ledger.js';
+import { configure, freezeUntilProblem, freezeView, initialLedger, type FreezeView, type LedgerState, type RollbackRequest } from '../domain/ledger.js';
 import type { FreezeWindow } from '../domain/freeze-windows.js';
 import type { Operator } from '../domain/config.js';
 import { ENVIRONMENTS, type EnvironmentName } from '../domain/train.js';
@@ -72,18 +72,25 @@ const DURATION = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$/;
  * `--until`: an ISO time (without an offset: this machine's zone) or a duration from now like 90m,
  * 2h, 3d, 1d12h. Returns epoch ms; throws with what is accepted.
  */
+/** The ledger's own rule (domain/ledger.ts), said before anything is sent. */
+function within(until: number, now: number): number {
+  const problem = freezeUntilProblem(until, now);
+  if (problem) throw new Error(problem);
+  return until;
+}
+
 export function parseUntil(text: string, now = Date.now()): number {
   const t = text.trim();
   const d = t === '' ? null : DURATION.exec(t);
   if (d) {
     const minutes = (Number(d[1] ?? 0) * 24 + Number(d[2] ?? 0)) * 60 + Number(d[3] ?? 0);
     if (minutes <= 0) throw new Error(`"${text}" is not a positive duration`);
-    return now + minutes * 60_000;
+    return within(now + minutes * 60_000, now);
   }
   const at = /^\d{4}-\d{2}-\d{2}/.test(t) ? DateTime.fromISO(t) : undefined;
   if (at?.isValid) {
     if (at.toMillis() <= now) throw new Error(`${text} is in the past; give a later time or a duration like 2h`);
-    return at.toMillis();
+    return within(at.toMillis(), now);
   }
   throw new Error(`"${text}" is neither an ISO time (2026-11-24T18:00Z, 2026-11-24T13:00-05:00) nor a duration (90m, 2h, 3d, 1d12h)`);
 }

@@ -194,6 +194,18 @@ export function changelogBase(state: LedgerState, tag: string): DeploymentRecord
   return undefined;
 }
 
+/** The longest freeze with an end: further out is a typo (a freeze without an end has no `until`). */
+export const MAX_FREEZE_DAYS = 90;
+
+/** Why a freeze may not end at `until`; undefined when it may. */
+export function freezeUntilProblem(until: number, now: number): string | undefined {
+  if (until <= now) return '"until" is in the past';
+  if (until - now > MAX_FREEZE_DAYS * 86_400_000) {
+    return `a freeze with an end ends within ${MAX_FREEZE_DAYS} days, not on ${new Date(until).toISOString().slice(0, 10)}; to freeze until someone unfreezes, leave out the end`;
+  }
+  return undefined;
+}
+
 /** What an operator or train sees of the ledger. */
 export interface FreezeView {
   frozen: boolean;

@@ -18,6 +18,7 @@ import {
   configure,
   describeFreeze,
   enqueue,
+  freezeUntilProblem,
   freezeView,
   grant,
   hotfixFreeze,
@@ -147,7 +148,10 @@ export async function environmentLedger(input: LedgerInput): Promise<void> {
     {
       validator: (req) => {
         rejectIf(requestProblem(req, { until: 'string|number' }) ?? ledgerRightsProblem(state, req.by, 'freeze'));
-        parseUntil(req.until, Date.now());
+        const now = Date.now();
+        const until = parseUntil(req.until, now);
+        // In the validator only: the handler replays what was accepted before this rule.
+        if (until !== undefined) rejectIf(freezeUntilProblem(until, now));
       },
     },
   );

@@ -103,6 +103,8 @@ describe('operating environments through the CLI', () => {
     await fails(['freeze', 'demo', '--reason', 'x', '--as', 'bob'], 1, /^freeze rejected: "bob" does not have the "freeze" right on service demo; ask an admin/);
     await fails(['freeze', 'demo', '--reason', 'x', '--until', 'tomorrow', '--as', 'alice'], 2, /"tomorrow" is neither an ISO time .* nor a duration \(90m, 2h, 3d/);
     await fails(['freeze', 'demo', '--reason', 'x', '--until', '2000-01-01T00:00:00Z', '--as', 'alice'], 2, /2000-01-01T00:00:00Z is in the past/);
+    // A typo of a duration is not a freeze until 2300.
+    await fails(['freeze', 'demo', '--reason', 'x', '--until', '99999d', '--as', 'alice'], 2, /a freeze with an end ends within 90 days, not on 2\d{3}-\d{2}-\d{2}; to freeze until someone unfreezes, leave out the end/);
     await fails(['freeze', 'demo', '--reason', 'x', '--env', 'prod'], 2, /Allowed choices are production, staging, all/);
 
     const before = Date.now();

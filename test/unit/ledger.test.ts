@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { activeFreeze, changelogBase, enqueue, grant, initialLedger, MAX_DEPLOYMENTS, nextGrant, release, stableVersion, waitReason, type LockRequest } from '../../domain/ledger.js';
+import { activeFreeze, changelogBase, enqueue, freezeUntilProblem, grant, initialLedger, MAX_DEPLOYMENTS, nextGrant, release, stableVersion, waitReason, type LockRequest } from '../../domain/ledger.js';
 
 const req = (n: number, bypassFreeze = false): LockRequest => ({ trainId: `t${n}`, tag: `v${n}`, requestedAt: n, bypassFreeze });
 
@@ -51,6 +51,13 @@ describe('ledger decisions', () => {
     expect(changelogBase(s, 'v1')).toBeUndefined();
     // A tag not deployed here yet starts at what runs now.
     expect(changelogBase(s, 'v5')?.tag).toBe('v4');
+  });
+
+  it('a freeze with an end ends within 90 days', () => {
+    const now = Date.UTC(2026, 11, 4);
+    expect(freezeUntilProblem(now + 90 * 86_400_000, now)).toBeUndefined();
+    expect(freezeUntilProblem(now + 90 * 86_400_000 + 1, now)).toMatch(/ends within 90 days, not on 2027-03-04/);
+    expect(freezeUntilProblem(now, now)).toBe('"until" is in the past');
   });
 
   it('keeps a bounded number of deployments', () => {

@@ -228,6 +228,8 @@ describe.concurrent('environment ledger', () => {
         expect(await rejection(ledger.executeUpdate(freezeUpdate, { args: [{ by: 'mallory', reason: 'lol' }] }))).toMatch(/not an operator/);
         expect(await rejection(ledger.executeUpdate(freezeUpdate, { args: [{ by: 'sre', reason: '' }] }))).toMatch(/reason is required/);
         expect(await rejection(ledger.executeUpdate(freezeUpdate, { args: [{ by: 'sre', reason: 'x', until: 'tomorrow-ish' }] }))).toMatch(/ISO time/);
+        // The validator holds the bound too (`temporal workflow update` skips the CLI).
+        expect(await rejection(ledger.executeUpdate(freezeUpdate, { args: [{ by: 'sre', reason: 'x', until: Date.now() + 400 * 86_400_000 }] }))).toMatch(/a freeze with an end ends within 90 days/);
         expect(await rejection(ledger.executeUpdate(unfreezeUpdate, { args: [{ by: 'sre', reason: 'x' }] }))).toMatch(/is not frozen/);
       },
       [{ name: 'sre', rights: ['freeze'] }, { name: 'rm', rights: ['promote'] }],
