@@ -35,7 +35,7 @@ export async function withClient<T>(fn: (client: Client) => Promise<T>): Promise
     client = await connectClient(target, clientIdentity());
   } catch (err) {
     throw new TrainyardError(
-      'FORGE_UNAVAILABLE',
+      'TEMPORAL_UNAVAILABLE',
       `cannot reach Temporal at ${target.address} (${(err as Error).message})`,
       'Is `npm start` (or your Temporal cluster) running? Set TEMPORAL_ADDRESS to use another cluster.',
     );

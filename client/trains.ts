@@ -63,9 +63,9 @@ export async function resolveTrain(client: Client, name: string, options: { late
     if (latest) return latest.trainId;
   }
   if (trains.length > 1) {
-    throw new TrainyardError('UNKNOWN_SERVICE', `service "${name}" has ${trains.length} active trains`, `Name one by its id.\n${listing(trains)}`);
+    throw new TrainyardError('UNKNOWN_TRAIN', `service "${name}" has ${trains.length} active trains`, `Name one by its id.\n${listing(trains)}`);
   }
-  throw new TrainyardError('UNKNOWN_SERVICE', `"${name}" is neither a train id, a train's tag, nor a service with an active train`, listing(await activeTrains(client)));
+  throw new TrainyardError('UNKNOWN_TRAIN', `"${name}" is neither a train id, a train's tag, nor a service with an active train`, listing(await activeTrains(client)));
 }
 
 export async function trainStatus(client: Client, id: string): Promise<TrainStatus> {
@@ -73,7 +73,7 @@ export async function trainStatus(client: Client, id: string): Promise<TrainStat
     return await client.workflow.getHandle(id).query(statusQuery);
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) {
-      throw new TrainyardError('UNKNOWN_SERVICE', `there is no train ${id}`, listing(await activeTrains(client)));
+      throw new TrainyardError('UNKNOWN_TRAIN', `there is no train ${id}`, listing(await activeTrains(client)));
     }
     throw err;
   }

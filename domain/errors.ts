@@ -7,6 +7,8 @@
 export const ERROR_CODES = {
   CONFIG_INVALID: { retryable: false },
   UNKNOWN_SERVICE: { retryable: false },
+  /** No train by that id, tag or service (or several: name one). */
+  UNKNOWN_TRAIN: { retryable: false },
   UNKNOWN_ENVIRONMENT: { retryable: false },
   INVALID_REF: { retryable: false },
   REF_NOT_FOUND: { retryable: false },
@@ -20,6 +22,8 @@ export const ERROR_CODES = {
   FORGE_INVALID: { retryable: false },
   /** Rate limited: retried after the server's Retry-After / reset time (`retryAfterMs`). */
   FORGE_RATE_LIMITED: { retryable: true },
+  /** The CLI cannot reach the Temporal cluster (not running, wrong address, TLS or key refused). */
+  TEMPORAL_UNAVAILABLE: { retryable: true },
   /** 5xx, network errors, timeouts, malformed answers: retried with backoff. */
   FORGE_UNAVAILABLE: { retryable: true },
   DEPLOY_FAILED: { retryable: true },
