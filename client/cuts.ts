@@ -5,7 +5,7 @@
  * reason before anything is written, then the ledger starts the `cutRelease` workflow, whose result
  * names the train. `changelog` regenerates a train's changelog from another tag.
  */
-import { WorkflowFailedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { declare } from './commands.js';
 import { describeTime } from '../domain/calendar.js';
@@ -18,6 +18,7 @@ import { serviceAction, serviceContext } from './ledgers.js';
 import { activeTrains, resolveTrain, trainStatus } from './trains.js';
 import { isFinal } from '../domain/train.js';
 import { say } from './terminal.js';
+import { sendUpdate } from './updates.js';
 
 /** The innermost failure message: what the cut's activity or validator said. */
 function rootMessage(err: WorkflowFailedError): string {
@@ -100,13 +101,8 @@ export function register(program: Command): void {
           say(`changelog of ${id} (${status.stage}): ${summary.url}${summary.fromTag ? ` (since ${summary.fromTag})` : ''}`);
           return;
         }
-        try {
-          const after = await client.workflow.getHandle(id).executeUpdate(regenerateChangelogUpdate, { args: [{ by, reason: opts.reason, ...previous }] });
-          say(`changelog of ${id}: ${after.changelog?.url ?? '(not published)'}${after.changelog?.fromTag ? ` (since ${after.changelog.fromTag})` : ''}`);
-        } catch (err) {
-          if (err instanceof WorkflowUpdateFailedError) throw new Rejected(`changelog rejected: ${err.cause?.message ?? err.message}`);
-          throw err;
-        }
+        const after = await sendUpdate(client.workflow.getHandle(id), regenerateChangelogUpdate, [{ by, reason: opts.reason, ...previous }], 'changelog');
+        say(`changelog of ${id}: ${after.changelog?.url ?? '(not published)'}${after.changelog?.fromTag ? ` (since ${after.changelog.fromTag})` : ''}`);
       }),
     );
 }

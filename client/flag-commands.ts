@@ -2,7 +2,7 @@
  * `trainyard flag start|status|approve|advance|pause|resume|rollback|abort <flag>`: a thin client
  * over the `flagRollout` workflow's messages. The validators decide; this prints their verdict.
  */
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { declare } from './commands.js';
 import { flagWorkflowId, type FlagState } from '../domain/flag-rollout.js';
@@ -10,6 +10,7 @@ import { type ApproveRequest, type FlagRequest } from '../domain/flag-requests.j
 import { abortFlagUpdate, advanceFlagUpdate, approveFlagUpdate, flagStatusQuery, pauseFlagUpdate, resumeFlagUpdate, rollbackStageFlagUpdate } from '../workflows/flag-messages.js';
 import { operator, Rejected, taskQueue, withClient } from './cli-context.js';
 import { say } from './terminal.js';
+import { sendUpdate } from './updates.js';
 
 async function statusOf(client: Client, flag: string): Promise<FlagState> {
   try {
@@ -38,13 +39,8 @@ type Update = typeof advanceFlagUpdate;
 async function send(flag: string, update: Update | typeof approveFlagUpdate, req: FlagRequest | ApproveRequest, command: string, verb: string): Promise<void> {
   await withClient(async (client) => {
     await statusOf(client, flag); // an unknown flag says how to start it
-    try {
-      const state = await client.workflow.getHandle(flagWorkflowId(flag)).executeUpdate(update as Update, { args: [req] });
-      say(`${verb} ${flagWorkflowId(flag)} (by ${req.by}: ${req.reason}); now ${state.status}`);
-    } catch (err) {
-      if (!(err instanceof WorkflowUpdateFailedError)) throw err;
-      throw new Rejected(`${command} rejected: ${err.cause?.message ?? err.message}`);
-    }
+    const state = await sendUpdate(client.workflow.getHandle(flagWorkflowId(flag)), update as Update, [req as FlagRequest], command);
+    say(`${verb} ${flagWorkflowId(flag)} (by ${req.by}: ${req.reason}); now ${state.status}`);
   });
 }
 

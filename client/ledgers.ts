@@ -5,7 +5,7 @@
  * decide who may do what; this file only finds (or creates) the ledger and words the answers. It
  * checks no right itself, so the UI and `temporal workflow update` meet the same rules.
  */
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { DateTime } from 'luxon';
 import { existsSync } from 'node:fs';
 import { describeTime } from '../domain/calendar.js';
@@ -21,6 +21,7 @@ import { SERVICE } from '../workflows/search-attributes.js';
 import { Rejected } from './commands.js';
 import { configPath, loadConfigFile } from './config-file.js';
 import { cliEnv } from './terminal.js';
+import { rejectionOf as rejection } from './updates.js';
 
 /** What the `ledger` query returns. */
 export type LedgerView = LedgerState & { frozen: FreezeView };
@@ -167,10 +168,6 @@ export async function readyLedger(client: Client, ctx: ServiceContext, environme
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-}
-
-function rejection(err: unknown): string | undefined {
-  return err instanceof WorkflowUpdateFailedError ? (err.cause?.message ?? err.message) : undefined;
 }
 
 function describeEnd(view: FreezeView, timeZone: string): string {

@@ -6,7 +6,7 @@
  * reverts, the production ledger's `revert` (the `revert` right; its history records who, why and
  * what was opened), so the UI and `temporal workflow update` follow the same rules.
  */
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { declare } from './commands.js';
 import { preReleaseId, prNumber } from '../domain/prerelease.js';
@@ -16,6 +16,7 @@ import { acknowledgeEnvUpdate, deployUpdate, preReleaseStatusQuery, recheckUpdat
 import { operator, Rejected, withClient } from './cli-context.js';
 import { serviceAction, serviceContext } from './ledgers.js';
 import { say } from './terminal.js';
+import { sendUpdate } from './updates.js';
 
 function prArg(value: string, previous: number[] = []): number[] {
   const n = prNumber(value);
@@ -50,26 +51,16 @@ export function formatPreRelease(s: PreReleaseStatus): string {
 async function gateAction(service: string, tag: string, verb: string, send: (handle: WorkflowHandle) => Promise<PreReleaseStatus>): Promise<void> {
   await withClient(async (client) => {
     const { handle } = await preRelease(client, service, tag, verb);
-    try {
-      say(formatPreRelease(await send(handle)));
-    } catch (err) {
-      if (!(err instanceof WorkflowUpdateFailedError)) throw err;
-      throw new Rejected(`${verb} rejected: ${err.cause?.message ?? err.message}`);
-    }
+    say(formatPreRelease(await send(handle)));
   });
 }
 
 async function deploy(service: string, tag: string, by: string, reason: string): Promise<void> {
   await withClient(async (client) => {
     const { id, handle } = await preRelease(client, service, tag, 'deploy');
-    try {
-      const status = await handle.executeUpdate(deployUpdate, { args: [{ by, reason }] });
-      say(`deploying ${tag} of ${service} to production (by ${by}: ${reason}); follow it with: temporal workflow query --workflow-id '${id}' --name status`);
-      say(`stage: ${status.stage}`);
-    } catch (err) {
-      if (!(err instanceof WorkflowUpdateFailedError)) throw err;
-      throw new Rejected(`deploy rejected: ${err.cause?.message ?? err.message}`);
-    }
+    const status = await sendUpdate(handle, deployUpdate, [{ by, reason }], 'deploy');
+    say(`deploying ${tag} of ${service} to production (by ${by}: ${reason}); follow it with: temporal workflow query --workflow-id '${id}' --name status`);
+    say(`stage: ${status.stage}`);
   });
 }
 
@@ -116,7 +107,7 @@ export function register(program: Command): void {
       .requiredOption('--pr <number>', 'the pull request')
       .requiredOption('--reason <text>', reasonHelp)
       .action(async (service: string, opts: { tag: string; pr: string; reason: string }) =>
-        gateAction(service, opts.tag, command, (h) => h.executeUpdate(update, { args: [{ by: operator(program.opts().as), reason: opts.reason, pr: opts.pr }] })),
+        gateAction(service, opts.tag, command, (h) => sendUpdate(h, update, [{ by: operator(program.opts().as), reason: opts.reason, pr: opts.pr }], command)),
       );
   }
   gate
@@ -124,7 +115,7 @@ export function register(program: Command): void {
     .description("read the pull requests' labels again now")
     .requiredOption('--tag <tag>', 'the pre-release')
     .action(async (service: string, opts: { tag: string }) =>
-      gateAction(service, opts.tag, 'recheck', (h) => h.executeUpdate(recheckUpdate, { args: [{ by: operator(program.opts().as) }] })),
+      gateAction(service, opts.tag, 'recheck', (h) => sendUpdate(h, recheckUpdate, [{ by: operator(program.opts().as) }], 'recheck')),
     );
   declare(program, 'revert')
     .requiredOption('--pr <number...>', 'the merged pull requests to revert', prArg as never)

@@ -7,7 +7,7 @@
  * `retry` is the follower's update: its validator checks the operator's right, so the UI and
  * `temporal workflow update --name retry` follow the same rules.
  */
-import { WorkflowIdConflictPolicy, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowIdConflictPolicy, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { declare } from './commands.js';
 import type { TrainyardConfig } from '../domain/config.js';
@@ -16,6 +16,7 @@ import type { StageStatus } from '../domain/stage.js';
 import { STAGE_WORKFLOW, stagePushSignal, stageRetryUpdate, stageStatusQuery } from '../workflows/stage-messages.js';
 import { operator, Rejected, withClient } from './cli-context.js';
 import { say } from './terminal.js';
+import { sendUpdate } from './updates.js';
 
 /** Starts the follower of every service with `stageOnMerge` that has none running; returns their ids. */
 export async function ensureStageFollowers(client: Client, config: TrainyardConfig): Promise<string[]> {
@@ -80,12 +81,7 @@ export function register(program: Command): void {
       const by = operator(program.opts().as);
       await withClient(async (client) => {
         const { handle } = await follower(client, service);
-        try {
-          await handle.executeUpdate(stageRetryUpdate, { args: [{ by, reason: opts.reason }] });
-        } catch (err) {
-          if (!(err instanceof WorkflowUpdateFailedError)) throw err;
-          throw new Rejected(`retry rejected: ${err.cause?.message ?? err.message}`);
-        }
+        await sendUpdate(handle, stageRetryUpdate, [{ by, reason: opts.reason }], 'retry');
         say(`retrying: ${stageFollowerId(service)} deploys the newest commit to staging again (by ${by}: ${opts.reason})`);
       });
     });

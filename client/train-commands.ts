@@ -1,8 +1,8 @@
 /** `trainyard status|watch|promote|abort|retry-deploy|rerun-e2e`: a train and the updates an operator sends it. */
-import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { stableVersion } from '../domain/ledger.js';
-import { ENVIRONMENTS, type OperatorRequest } from '../domain/train.js';
+import { ENVIRONMENTS, isFinal, type OperatorRequest } from '../domain/train.js';
 import { abortUpdate, promoteUpdate, rerunE2EUpdate, retryDeployUpdate } from '../workflows/messages.js';
 import { operator, withClient } from './cli-context.js';
 import { declare, Rejected, type CommandName } from './commands.js';
@@ -10,21 +10,22 @@ import { formatTrain, formatTrainList, type Running } from './format.js';
 import { readLedger } from './ledgers.js';
 import { activeTrains, followTrain, resolveTrain, trainStatus } from './trains.js';
 import { say } from './terminal.js';
+import { sendUpdate } from './updates.js';
 
-async function sendUpdate(train: string, update: typeof promoteUpdate, req: OperatorRequest, verb: string): Promise<void> {
+async function sendTrainUpdate(train: string, update: typeof promoteUpdate, req: OperatorRequest, verb: string): Promise<void> {
   await withClient(async (client) => {
     const id = await resolveTrain(client, train);
     const before = await trainStatus(client, id); // an unknown train is reported with the list of active ones
+    let status;
     try {
-      const status = await client.workflow.getHandle(id).executeUpdate(update, { args: [req] });
-      const override = `${req.overrideFreeze ? ', overriding the production freeze' : ''}${req.overrideBackwards ? `, over ${status.actions.at(-1)?.overrideBackwards ?? 'what production runs'}` : ''}`;
-      say(`${verb} ${id} (by ${req.by}: ${req.reason}${override}); stage: ${status.stage}`);
+      status = await sendUpdate(client.workflow.getHandle(id), update, [req], verb);
     } catch (err) {
-      if (!(err instanceof WorkflowUpdateFailedError)) throw err;
-      const frozen = update === promoteUpdate && !req.overrideFreeze && before.freezes?.production?.frozen;
-      const hint = frozen ? `\nWith the override-freeze right: trainyard promote ${id} --override-freeze --reason "…"` : '';
-      throw new Rejected(`${verb} rejected: ${err.cause?.message ?? err.message}${hint}`);
+      const frozen = err instanceof Rejected && update === promoteUpdate && !req.overrideFreeze && !isFinal(before.stage) && before.freezes?.production?.frozen;
+      if (frozen) throw new Rejected(`${err.message}\nWith the override-freeze right: trainyard promote ${id} --override-freeze --reason "…"`);
+      throw err;
     }
+    const override = `${req.overrideFreeze ? ', overriding the production freeze' : ''}${req.overrideBackwards ? `, over ${status.actions.at(-1)?.overrideBackwards ?? 'what production runs'}` : ''}`;
+    say(`${verb} ${id} (by ${req.by}: ${req.reason}${override}); stage: ${status.stage}`);
   });
 }
 
@@ -36,7 +37,7 @@ function operatorCommand(program: Command, name: CommandName, update: typeof pro
       const req: OperatorRequest = { by: operator(program.opts().as), reason: opts.reason };
       if (opts.overrideFreeze) req.overrideFreeze = true;
       if (opts.overrideBackwards) req.overrideBackwards = true;
-      await sendUpdate(train, update, req, verb);
+      await sendTrainUpdate(train, update, req, verb);
     });
 }
 

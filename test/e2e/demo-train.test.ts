@@ -144,8 +144,17 @@ describe('the demo train through the CLI', () => {
     expect(noReason.code).toBe(2);
     expect(noReason.stderr).toMatch(/--reason/);
 
-    const ended = await demo.cli(['promote', 'train/demo/demo/v2000.01.01.1', '--reason', 'x']);
-    expect(ended.code).toBe(1);
-    expect(ended.stderr).toMatch(/there is no train train\/demo\/demo\/v2000\.01\.01\.1/);
+    const missing = await demo.cli(['promote', 'train/demo/demo/v2000.01.01.1', '--reason', 'x']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/there is no train train\/demo\/demo\/v2000\.01\.01\.1/);
+
+    // A train that ended says how, and what to do instead (not the SDK's "workflow execution already completed").
+    const released = await demo.waitForStage('demo', ['aborted', 'released']);
+    const first = released.tag.replace(/\.2$/, '.1');
+    const late = await demo.cli(['abort', first, '--reason', 'too late']);
+    expect(late.stderr).toMatch(
+      new RegExp(`^abort rejected: train/demo/${first.replace(/\./g, '\\.')} has ended \\(released at \\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}Z\\); it takes no more actions: \`trainyard start demo\` cuts the next train; \`trainyard changelog ${first.replace(/\./g, '\\.')}\` still regenerates its notes\\n$`),
+    );
+    expect(late.code).toBe(1);
   });
 });
