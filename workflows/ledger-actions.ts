@@ -8,6 +8,7 @@ import {
   ApplicationFailure,
   isCancellation,
   ParentClosePolicy,
+  patched,
   setHandler,
   startChild,
 } from '@temporalio/workflow';
@@ -40,7 +41,10 @@ function failureMessage(err: unknown): string {
 }
 
 export function handleServiceActions(state: LedgerState, tell: (text: string) => Promise<void>): void {
-  setHandler(cutUpdate, (req) => startCut(state, req), { validator: (req) => rejectIf(cutProblem(state, req)) });
+  // A start marker (asked in the run's first workflow task): ledger runs that began before cuts
+  // checked their refs replay without the check.
+  const cutsCheckRefs = patched('cut-checks-refs');
+  setHandler(cutUpdate, (req) => startCut(state, req, cutsCheckRefs), { validator: (req) => rejectIf(cutProblem(state, req)) });
   setHandler(revertUpdate, (req) => revert(state, req, tell), { validator: (req) => rejectIf(revertProblem(state, req)) });
   setHandler(changelogUpdate, (req) => regenerateChangelog(state, req, tell), { validator: (req) => rejectIf(changelogProblem(state, req)) });
   setHandler(cutScheduleUpdate, (req) => controlSchedule(state, req, tell), { validator: (req) => rejectIf(cutScheduleProblem(state, req, Date.now())) });
@@ -50,8 +54,30 @@ export function handleServiceActions(state: LedgerState, tell: (text: string) =>
  * Starts the cut as an abandoned child: the start is in this history (who, why, what), it happens
  * once however often the task is retried, and the cut outlives the ledger's continue-as-new.
  */
-async function startCut(state: LedgerState, req: CutCommand): Promise<CutStarted> {
+/**
+ * The refs a cut names must exist before the cut starts: a misspelled `--ref`, hotfix tag or pick
+ * is refused with the forge's answer and leaves no failed cut workflow behind.
+ */
+async function checkRefs(state: LedgerState, req: CutCommand): Promise<void> {
+  const resolve = async (ref: string, what?: string) => {
+    try {
+      return await handlerForge.resolveCommit.executeWithOptions({ summary: `Check ${what ?? 'the ref'} ${ref}` }, [{ service: state.service, ref }]);
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      throw ApplicationFailure.nonRetryable(`${what ? `${what}: ` : ''}${failureMessage(err)}`, 'REJECTED');
+    }
+  };
+  if (req.hotfix) {
+    await resolve(req.hotfix.fromTag, 'the hotfix tag (--from)');
+    for (const pick of req.hotfix.picks) await resolve(pick, 'a commit to pick (--pick)');
+  } else if (req.ref !== undefined) {
+    await resolve(req.ref);
+  }
+}
+
+async function startCut(state: LedgerState, req: CutCommand, refsChecked: boolean): Promise<CutStarted> {
   const { service } = state;
+  if (refsChecked) await checkRefs(state, req);
   const request: CutRequest = {
     service,
     startedBy: req.by,

@@ -60,9 +60,23 @@ describe('re-tag and hotfix through the CLI', () => {
     expect(git('log', '-1', '--format=%s', `${tag}^{commit}`)).toBe('Fix the payment timeout');
     expect(git('rev-parse', `refs/heads/hotfix/${tag}`)).toBe(git('rev-parse', `${tag}^{commit}`));
 
+    // Refs that do not exist are refused by the ledger before a cut starts: no failed cut is left behind.
+    const cuts = async () => {
+      const found: string[] = [];
+      for await (const wf of demo.client.workflow.list({ query: 'WorkflowType = "cutRelease"' })) found.push(`${wf.workflowId} ${wf.status.name}`);
+      return found.sort();
+    };
+    const before = await cuts();
     const bad = await demo.cli(['hotfix', 'demo', '--from', 'not-a-release', '--pick', urgent, '--reason', 'x']);
+    expect(bad.stderr).toMatch(/^hotfix rejected: the hotfix tag \(--from\): ref "not-a-release" was not found in \S+\. Check the branch, tag or sha/);
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toMatch(/cut rejected: .*does not follow the format/);
+    const badPick = await demo.cli(['hotfix', 'demo', '--from', production.version, '--pick', 'deadbeef', '--reason', 'x']);
+    expect(badPick.stderr).toMatch(/^hotfix rejected: a commit to pick \(--pick\): ref "deadbeef" was not found/);
+    const badRef = await demo.cli(['start', 'demo', '--ref', 'no-such-branch', '--reason', 'x']);
+    expect(badRef.stderr).toMatch(/^start rejected: ref "no-such-branch" was not found in \S+\. Check the branch, tag or sha/);
+    expect(badRef.code).toBe(1);
+    expect(await cuts()).toEqual(before);
+    expect(before.every((c) => c.endsWith(' COMPLETED')), before.join('\n')).toBe(true);
   });
 
   it('rollback puts the previous verified version back in production, and refuses what it cannot do', async () => {

@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import type { TrainStatus } from '../../domain/train.js';
 import { loadConfigFile } from '../../client/config-file.js';
@@ -19,6 +20,8 @@ import { runCli, spawnCli, type CliResult } from './cli.js';
 
 export interface DemoEnv {
   dir: string;
+  /** A client of the installation's server (the tests' own; the CLI makes its own). */
+  client: Client;
   configFile: string;
   server: DevServer;
   worker: Worker;
@@ -91,6 +94,7 @@ export async function startDemoEnv(extraConfig = '', options: { ui?: boolean } =
 
   return {
     dir,
+    client,
     configFile,
     statusOf,
     // Waiting asks the workflow in-process (a CLI process per poll costs a second of CPU each); what
