@@ -15,6 +15,7 @@ import {
   continueAsNew,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -88,15 +89,25 @@ function failureMessage(err: unknown): string {
 }
 
 export async function flagRollout(input: FlagRolloutInput): Promise<FlagState> {
+  /**
+   * Marked in the first workflow task: a request accepted while the drivers were being set or a
+   * status was told (an abort, an advance that lifts a block) is acted on before the next step;
+   * before, the rollout went on as if it had not come (ended with the flag on, soaked with it off).
+   * Runs started before replay without it.
+   */
+  const reconcilesAfterRequests = patched('reconcile-after-requests');
   // Handlers are registered before the first await, so a query or update never finds none; until
   // the plan is read (one activity at the start), validators refuse and the query says so.
   let plan = input.plan;
   let state: FlagState = input.state ?? { ...initialFlagState({ flag: input.flag, maintainers: [], operators: [], environments: [], links: {} }, input.startedBy, Date.now()), waitingFor: 'the flag\'s config (starting)' };
   let changed = false;
+  /** Counts operator requests, so the loop can tell one came while it was busy. */
+  let requests = 0;
   /** The running soak, cancelled by an abort or a stage rollback. */
   let soakScope: CancellationScope | undefined;
   const touch = () => {
     changed = true;
+    requests++;
   };
 
   async function tell(event: FlagEvent, text: string): Promise<void> {
@@ -202,12 +213,19 @@ export async function flagRollout(input: FlagRolloutInput): Promise<FlagState> {
   /** The status people were last told about (a boundary or an operator moved it since). */
   let toldStatus = state.status;
   for (;;) {
+    const requestsBefore = requests;
     applyBoundaries(state, Date.now());
     await reconcile();
     if (toldStatus !== state.status) {
       const last = state.transitions.at(-1);
       toldStatus = state.status;
       await tell('status', `${state.flag} is now ${state.status}${last ? ` (${last.by}: ${last.reason})` : ''}.`);
+    }
+    // A request came while the drivers were set or the status told: the drivers must agree with
+    // it before the next step. Going round again is what waking for it would do.
+    if (reconcilesAfterRequests && requests !== requestsBefore) {
+      changed = false;
+      continue;
     }
     const step = nextStep(state);
     state.waitingFor = step.kind === 'wait' ? step.why : undefined;

@@ -67,6 +67,13 @@ export async function stageFollower(start: StageStart): Promise<StageStatus> {
   let state: StageState = start.state ?? initialStageState(service);
   let policy: StagePolicy | null = null;
   let deploysThisRun = 0;
+  /**
+   * Marked in the first workflow task: a retry accepted while a deploy ran (the notice of its
+   * failure going out, say) was wiped when that deploy was recorded, and the follower slept until a
+   * push. Now it counts once that deploy failed (one that verified did what the retry asked).
+   * Runs started before replay without it.
+   */
+  const keepsRetries = patched('retry-during-deploy');
   setHandler(stagePushSignal, (push) => {
     state = heardPush(state, push, Date.now());
   });
@@ -153,7 +160,10 @@ export async function stageFollower(start: StageStart): Promise<StageStatus> {
       await tell('deployed', `Deployed ${p.branch}@${short(commit)} to staging (${by}).`);
       return record('verified', `staging runs ${p.branch}@${short(commit)}`);
     });
-    if (done) state = recordDeployment(state, done);
+    if (!done) return;
+    const retryAgain = keepsRetries && state.retryRequested && done.outcome === 'failed';
+    state = recordDeployment(state, done);
+    if (retryAgain) state = { ...state, retryRequested: true };
   };
 
   /**
@@ -191,6 +201,8 @@ export async function stageFollower(start: StageStart): Promise<StageStatus> {
     }
     const wanted = shouldDeploy(state, seen);
     if (wanted) {
+      // This deploy answers the retries asked so far; one asked while it runs is for after it.
+      if (keepsRetries) state = { ...state, retryRequested: false };
       await deploy(policy, wanted);
       deploysThisRun++;
       continue;
