@@ -64,7 +64,11 @@ export function register(program: Command): void {
     .requiredOption('--reason <text>', 'why the release candidate is replaced')
     .action(async (service: string, opts: { from: string; reason: string }) =>
       withClient(async (client) => {
-        const [active, ...more] = await activeTrains(client, service);
+        // A train that has just ended (released, aborted) may still be listed as running for a
+        // moment: its own status decides whether there is a train to supersede.
+        const listed = await activeTrains(client, service);
+        const stages = await Promise.all(listed.map((t) => trainStatus(client, t.trainId).then((s) => s.stage, () => undefined)));
+        const [active, ...more] = listed.filter((_, i) => !isFinal(stages[i] ?? 'cut'));
         if (more.length > 0) throw new Rejected(`service ${service} has ${more.length + 1} active trains; abort the ones you do not want first`);
         const command: CutCommand = { by: operator(program.opts().as), reason: opts.reason, ref: opts.from, ...(active ? { supersedes: { trainId: active.trainId, tag: active.tag } } : {}) };
         const result = await cut(client, program, service, 'tag', command);

@@ -73,6 +73,12 @@ function logLine(entry: LogEntry): string {
   return `${at} ${entry.level} ${entry.message}${meta}\n`;
 }
 
+/** The SDK's logger: to the console, or to the file TRAINYARD_SDK_LOG names (read at each line: a test process that runs several test files logs each to its own). */
+export function sdkLogger(level: LogLevel = 'WARN'): DefaultLogger {
+  const file = process.env.TRAINYARD_SDK_LOG;
+  return file ? new DefaultLogger(level, (entry) => appendFileSync(process.env.TRAINYARD_SDK_LOG ?? file, logLine(entry))) : new DefaultLogger(level);
+}
+
 /**
  * Keeps the SDK's own logging to warnings, so the operator's terminal stays readable. With
  * TRAINYARD_SDK_LOG naming a file (the test suite names one per test file), the lines go there.
@@ -80,10 +86,8 @@ function logLine(entry: LogEntry): string {
 export function installQuietRuntime(level: LogLevel = 'WARN'): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
-  const file = process.env.TRAINYARD_SDK_LOG;
-  // The file is read at each line: a test process that runs several test files logs each to its own.
   Runtime.install({
-    logger: file ? new DefaultLogger(level, (entry) => appendFileSync(process.env.TRAINYARD_SDK_LOG ?? file, logLine(entry))) : new DefaultLogger(level),
+    logger: sdkLogger(level),
     // The native core's own lines go through the same logger (by default it prints them itself).
     telemetryOptions: { logging: { forward: {}, filter: makeTelemetryFilterString({ core: level }) } },
   });

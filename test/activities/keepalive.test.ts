@@ -11,6 +11,10 @@ import { createActivities } from '../../activities/index.js';
 import { createDrivers } from '../../activities/registry.js';
 import { parseConfig } from '../../domain/config.js';
 import { startFakeGitHub, type FakeGitHub } from '../fakes/github.js';
+import { sdkLogger } from '../../workers/worker.js';
+
+/** What activities log goes to the test file's SDK log (test/setup/sdk-log.ts), not the suite's output. */
+const QUIET = { logger: sdkLogger('INFO') };
 
 let github: FakeGitHub;
 beforeAll(async () => {
@@ -35,7 +39,7 @@ describe('long steps keep heartbeating', () => {
     if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
     const activities = createActivities({ config: parsed.config, drivers: createDrivers(parsed.config, '.', () => undefined), client: {} as Client });
     // As the train runs it: with the service's heartbeat timeout.
-    const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 15_000 });
+    const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 15_000 }, QUIET);
     const beats: { at: number; details: unknown }[] = [];
     env.on('heartbeat', (details: unknown) => beats.push({ at: Date.now(), details }));
     const started = Date.now();

@@ -19,6 +19,10 @@ import { processStartTicks, stillRunning } from '../../activities/process.js';
 import { createDrivers } from '../../activities/registry.js';
 import type { DeployOutcome } from '../../activities/types.js';
 import { parseConfig } from '../../domain/config.js';
+import { sdkLogger } from '../../workers/worker.js';
+
+/** What activities log goes to the test file's SDK log (test/setup/sdk-log.ts), not the suite's output. */
+const QUIET = { logger: sdkLogger('INFO') };
 
 const dir = mkdtempSync(join(tmpdir(), 'trainyard-orphan-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -35,7 +39,7 @@ const events = () => readFileSync(join(dir, 'log'), 'utf8').trim().split('\n').m
 
 describe('an orphaned deploy command', () => {
   it('is waited for by the next attempt on the same host, which then runs its own', { timeout: 30_000 }, async () => {
-    const first = new MockActivityEnvironment({ attempt: 1 });
+    const first = new MockActivityEnvironment({ attempt: 1 }, QUIET);
     const beats: unknown[] = [];
     first.on('heartbeat', (d: unknown) => beats.push(d));
     // The first attempt's worker "dies": nobody waits for its activity; its command runs on.
@@ -45,7 +49,7 @@ describe('an orphaned deploy command', () => {
     expect(record.process.pid).toBeGreaterThan(0);
     expect(stillRunning(record.process.pid, record.process.start)).toBe(true);
 
-    const second = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: record });
+    const second = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: record }, QUIET);
     await second.run(activities(0).deploy, req);
     // The second command started only after the first had finished.
     expect(events()).toEqual(['start', 'done', 'start', 'done']);
@@ -55,7 +59,7 @@ describe('an orphaned deploy command', () => {
 
   it('a record from another host does not hold anything up', { timeout: 30_000 }, async () => {
     rmSync(join(dir, 'log'), { force: true });
-    const elsewhere = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: { process: { host: 'another-host', pid: process.pid, start: processStartTicks(process.pid), startedAt: Date.now() } } });
+    const elsewhere = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: { process: { host: 'another-host', pid: process.pid, start: processStartTicks(process.pid), startedAt: Date.now() } } }, QUIET);
     const started = Date.now();
     await elsewhere.run(activities(0).deploy, req);
     expect(Date.now() - started).toBeLessThan(5_000);
@@ -104,7 +108,7 @@ describe('a retried deploy with a version URL', () => {
 
   it('waits for the orphan, then finds the tag running and does not run the command again', { timeout: 30_000 }, async () => {
     fresh();
-    const first = new MockActivityEnvironment({ attempt: 1 });
+    const first = new MockActivityEnvironment({ attempt: 1 }, QUIET);
     const beats: unknown[] = [];
     first.on('heartbeat', (d: unknown) => beats.push(d));
     // The orphan's deploy takes effect only as it ends: a version read before it ended would miss it.
@@ -113,7 +117,7 @@ describe('a retried deploy with a version URL', () => {
     expect(runs()).toEqual(['start']);
     expect(reads).toBe(0); // a first attempt does not look
 
-    const second = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: beats[0] });
+    const second = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: beats[0] }, QUIET);
     const result = (await second.run((await onceActivities(0)).deploy, req)) as DeployOutcome;
     // The version was read once the orphan had ended, and the command did not run again.
     expect(runs()).toEqual(['start', 'deployed', 'done']);
@@ -126,7 +130,7 @@ describe('a retried deploy with a version URL', () => {
   it('runs the command again when the environment reports another version', { timeout: 30_000 }, async () => {
     fresh();
     override = { status: 200, version: 'v0' };
-    const result = (await new MockActivityEnvironment({ attempt: 2 }).run((await onceActivities(0)).deploy, req)) as DeployOutcome;
+    const result = (await new MockActivityEnvironment({ attempt: 2 }, QUIET).run((await onceActivities(0)).deploy, req)) as DeployOutcome;
     expect(runs()).toEqual(['start', 'deployed', 'done']);
     expect(result.alreadyRunning).toBeUndefined();
     expect(reads).toBe(1);
@@ -135,7 +139,7 @@ describe('a retried deploy with a version URL', () => {
   it('runs the command again when the version cannot be read', { timeout: 30_000 }, async () => {
     fresh();
     override = { status: 503 };
-    const result = (await new MockActivityEnvironment({ attempt: 3 }).run((await onceActivities(0)).deploy, req)) as DeployOutcome;
+    const result = (await new MockActivityEnvironment({ attempt: 3 }, QUIET).run((await onceActivities(0)).deploy, req)) as DeployOutcome;
     expect(runs()).toEqual(['start', 'deployed', 'done']);
     expect(result.alreadyRunning).toBeUndefined();
   });
@@ -143,7 +147,7 @@ describe('a retried deploy with a version URL', () => {
   it('runs a first attempt without looking, even when the tag already runs', { timeout: 30_000 }, async () => {
     fresh();
     override = { status: 200, version: 'v1' };
-    await new MockActivityEnvironment({ attempt: 1 }).run((await onceActivities(0)).deploy, req);
+    await new MockActivityEnvironment({ attempt: 1 }, QUIET).run((await onceActivities(0)).deploy, req);
     expect(runs()).toEqual(['start', 'deployed', 'done']);
     expect(reads).toBe(0);
   });
@@ -151,7 +155,7 @@ describe('a retried deploy with a version URL', () => {
   it('runs a retry as before in an environment without a version URL', { timeout: 30_000 }, async () => {
     fresh();
     override = { status: 200, version: 'v1' };
-    await new MockActivityEnvironment({ attempt: 2 }).run((await onceActivities(0)).deploy, { ...req, environment: 'production' as const });
+    await new MockActivityEnvironment({ attempt: 2 }, QUIET).run((await onceActivities(0)).deploy, { ...req, environment: 'production' as const });
     expect(runs()).toEqual(['start', 'deployed', 'done']);
     expect(reads).toBe(0);
   });

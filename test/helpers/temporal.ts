@@ -80,6 +80,10 @@ function serviceSegment(workflowId: string): string | undefined {
  * test `route`s its service to its own (fake) activities. A worker costs about a second of CPU to
  * start (a workflow thread that loads the SDK and evaluates the bundle), and files that gave each
  * test its own spent more on workers than on their tests.
+ *
+ * Dev server only. On the time-skipping server a test's leftover activity (one still finishing after
+ * its workflow was terminated) stops the clock for every later test; a worker per test, shut down
+ * with it, cancels such activities (seen: four release-train tests timed out under load).
  */
 export interface RoutedWorker {
   taskQueue: string;

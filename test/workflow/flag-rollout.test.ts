@@ -11,22 +11,16 @@ import type { FlagActivities, FlagNotification, SetFlagRequest } from '../../act
 import type { FlagPlan, FlagState, SoakReading } from '../../domain/flag-rollout.js';
 import { abortFlagUpdate, advanceFlagUpdate, approveFlagUpdate, flagStatusQuery, pauseFlagUpdate, resumeFlagUpdate, rollbackStageFlagUpdate } from '../../workflows/flag-messages.js';
 import { recordHistory } from '../helpers/histories.js';
-import { routedWorker, timeSkippingEnv, type RoutedWorker } from '../helpers/temporal.js';
+import { bundleWorker, timeSkippingEnv } from '../helpers/temporal.js';
 
 const DAY = 86_400_000;
 let env: TestWorkflowEnvironment;
 let counter = 0;
 
-/** One worker for the file; each test routes its own flag's activities to its own world. */
-const TASK_QUEUE = 'flag-test';
-let worker: RoutedWorker;
-
 beforeAll(async () => {
   env = await timeSkippingEnv();
-  worker = await routedWorker(env, TASK_QUEUE, activities({ sets: [], notes: [], cleanups: 0, soakRate: () => 0 }, plan('shape')));
 });
 afterAll(async () => {
-  await worker?.shutdown();
   await env?.teardown();
 });
 
@@ -74,9 +68,9 @@ function activities(world: World, flagPlan: FlagPlan): FlagActivities {
 async function withFlag(flagPlan: (flag: string) => FlagPlan, setup: Partial<World>, body: (h: WorkflowHandleWithFirstExecutionRunId, world: World) => Promise<void>, maxHistoryEvents?: number): Promise<void> {
   const flag = `flag_${++counter}`;
   const world: World = { sets: [], notes: [], cleanups: 0, soakRate: () => 0.01, ...setup };
-  const taskQueue = TASK_QUEUE;
-  const unroute = worker.route(flag, activities(world, flagPlan(flag)));
-  try {
+  const taskQueue = `flag-test-${counter}`;
+  const worker = await bundleWorker(env, taskQueue, activities(world, flagPlan(flag)));
+  await worker.runUntil(async () => {
     const handle = await env.client.workflow.start('flagRollout', {
       workflowId: `flag/${flag}`,
       taskQueue,
@@ -91,9 +85,7 @@ async function withFlag(flagPlan: (flag: string) => FlagPlan, setup: Partial<Wor
       await until(handle, (s) => s.waitingFor !== undefined || s.ended !== undefined).catch(() => undefined);
       await handle.terminate('test over').catch(() => undefined);
     }
-  } finally {
-    unroute();
-  }
+  });
 }
 
 /** Polls the status query until `ok` (time-skipping waits only while the client awaits a result). */

@@ -16,22 +16,15 @@ import type { PreReleaseCutResult, PreReleaseInput } from '../../workflows/preRe
 import { acknowledgeEnvUpdate, deployUpdate, preReleaseStatusQuery, recheckUpdate, waiveUpdate } from '../../workflows/prerelease-messages.js';
 import { fakeActivities, fakeWorld, policy, type FakeWorld } from '../helpers/fake-activities.js';
 import { recordHistory } from '../helpers/histories.js';
-import { routedWorker, timeSkippingEnv, type RoutedWorker } from '../helpers/temporal.js';
+import { bundleWorker, timeSkippingEnv } from '../helpers/temporal.js';
 import { rejection } from '../helpers/train-harness.js';
 
 let env: TestWorkflowEnvironment;
 let counter = 0;
-/** One worker for the file; each test routes its own service's activities to its own worlds. */
-const TASK_QUEUE = 'prerelease-test';
-let worker: RoutedWorker;
-
 beforeAll(async () => {
   env = await timeSkippingEnv();
-  const noForge: ForgeWorld = { prs: new Map(), merged: [], tags: [], published: [], reads: 0 };
-  worker = await routedWorker(env, TASK_QUEUE, { ...fakeActivities(fakeWorld(), policy(), env.client, TASK_QUEUE), ...forgeActivities(noForge, prPolicy('shape')) });
 });
 afterAll(async () => {
-  await worker?.shutdown();
   await env?.teardown();
 });
 
@@ -96,11 +89,11 @@ async function withPreRelease(setup: (world: FakeWorld, fw: ForgeWorld) => void,
   fw.prs.set(1, PR(1, ['qa-approved']));
   fw.prs.set(3, PR(3, ['needs-env-var', 'qa-approved']));
   setup(world, fw);
-  const taskQueue = TASK_QUEUE;
-  const service = `monitor${++counter}`;
+  const taskQueue = `prerelease-test-${++counter}`;
+  const service = `monitor${counter}`;
   const p = prPolicy(service, overrides);
   const activities = { ...fakeActivities(world, policy({ service, operators: p.operators! }), env.client, taskQueue), ...forgeActivities(fw, p) };
-  const unroute = worker.route(service, activities);
+  const worker = await bundleWorker(env, taskQueue, activities);
   const handles: WorkflowHandle[] = [];
   const start = async (extra: Partial<PreReleaseInput> = {}) => {
     const input: PreReleaseInput = { service, tag: '2024.09.02', commit: 'c0ffee0000000000000000000000000000000001', previousTag: '2024.09.01', prs: fw.merged.map((n) => fw.prs.get(n)!), truncated: false, policy: p, startedBy: 'schedule', ...extra };
@@ -109,11 +102,10 @@ async function withPreRelease(setup: (world: FakeWorld, fw: ForgeWorld) => void,
     return handle;
   };
   try {
-    await body({ world, fw, service, taskQueue, start });
+    await worker.runUntil(body({ world, fw, service, taskQueue, start }));
   } finally {
     const ledgers = ENVIRONMENTS.map((e) => env.client.workflow.getHandle(ledgerId(service, e)));
     await Promise.all([...handles, ...ledgers].map((h) => h.terminate('test finished').catch(() => undefined)));
-    unroute();
   }
 }
 

@@ -9,13 +9,14 @@ import { ledgerQuery } from '../../workflows/ledger-messages.js';
 import type { WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TrainPolicy, TrainStatus } from '../../domain/train.js';
 import { abortUpdate, promoteUpdate, regenerateChangelogUpdate, rerunE2EUpdate, retryDeployUpdate, statusQuery } from '../../workflows/messages.js';
 import { pollUntil } from '../helpers/poll.js';
 import { cleanUp, DAY, reach, rejection, stages, startTrain, until } from '../helpers/train-harness.js';
 import { recordHistory } from '../helpers/histories.js';
-import { routedWorker, timeSkippingEnv, type RoutedWorker } from '../helpers/temporal.js';
+import { bundleWorker, timeSkippingEnv } from '../helpers/temporal.js';
 import { fakeActivities, fakeWorld, hangUntilCancelled, policy, type FakeWorld } from '../helpers/fake-activities.js';
 import { trainResult } from '../../client/train-result.js';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -23,42 +24,38 @@ import { WorkflowFailedError } from '@temporalio/client';
 let env: TestWorkflowEnvironment;
 let counter = 0;
 
-/** One worker for the file; each test routes its own service's activities to its own fake world. */
-const TASK_QUEUE = 'train-test';
-let worker: RoutedWorker;
-
 beforeAll(async () => {
   env = await timeSkippingEnv();
-  worker = await routedWorker(env, TASK_QUEUE, fakeActivities(fakeWorld(), policy(), env.client, TASK_QUEUE));
 });
 afterAll(async () => {
-  await worker?.shutdown();
   await env?.teardown();
 });
 
 interface Run {
   world: FakeWorld;
   handle: WorkflowHandle;
+  worker: Worker;
   tag: string;
 }
 
-/** Starts a train of a service of its own whose release time is `releaseInMs` away, and runs `body`. */
+/** Starts a train whose release time is `releaseInMs` away, runs `body` with a worker, stops the worker. */
 async function withTrain(setup: (world: FakeWorld) => void, trainPolicy: TrainPolicy, body: (run: Run) => Promise<void>, releaseInMs = 2 * DAY): Promise<void> {
   const name = expect.getState().currentTestName ?? 'train';
   const world = fakeWorld();
   setup(world);
-  const taskQueue = TASK_QUEUE;
-  // A service of its own per test: its ledgers and activities are this test's.
-  const service = `api${++counter}`;
+  const taskQueue = `train-test-${++counter}`;
+  const worker = await bundleWorker(env, taskQueue, fakeActivities(world, trainPolicy, env.client, taskQueue));
+  // A service of its own per test: its ledgers live on this test's task queue.
+  const service = `api${counter}`;
   const tag = `${service}/v2024.10.02.1`;
-  const unroute = worker.route(service, fakeActivities(world, trainPolicy, env.client, taskQueue));
   try {
-    const handle = await startTrain(env, { service, tag, taskQueue, policy: trainPolicy, releaseInMs });
-    await body({ world, handle, tag });
-    await recordHistory(name, handle);
+    await worker.runUntil(async () => {
+      const handle = await startTrain(env, { service, tag, taskQueue, policy: trainPolicy, releaseInMs });
+      await body({ world, handle, worker, tag });
+      await recordHistory(name, handle);
+    });
   } finally {
     await cleanUp(env, service);
-    unroute();
   }
 }
 
