@@ -64,17 +64,28 @@ export function uiFlags(options: Pick<DevServerOptions, 'uiPort' | 'uiCodecEndpo
   return options.uiCodecEndpoint ? [...flags, '--ui-codec-endpoint', options.uiCodecEndpoint] : flags;
 }
 
+/** The dev server did not start; `exited`: its process ended by itself (a port taken, say), rather than being too slow. */
+export class DevServerStartError extends Error {
+  constructor(
+    message: string,
+    readonly exited: boolean,
+  ) {
+    super(message);
+  }
+}
+
 /** Waits until the frontend serves clients and, with a UI port, the Web UI listens; kills the server if not. */
 async function untilReady(child: ChildProcess, options: DevServerOptions, output: () => string): Promise<void> {
   const timeoutMs = options.startTimeoutMs ?? 60_000;
   const deadline = Date.now() + timeoutMs;
   const fail = (what: string) => {
+    const exited = child.exitCode !== null;
     child.kill('SIGKILL');
-    return new Error(`${what}:\n${output().trim()}`);
+    return new DevServerStartError(`${what}:\n${output().trim()}`, exited);
   };
   while (!(await isListening(options.port))) {
     if (child.exitCode !== null) {
-      throw new Error(`the Temporal dev server exited with ${child.exitCode} at start:\n${output().trim()}\nIs port ${options.port} (or ${options.uiPort ?? 'its UI port'}) in use? Another Trainyard may be running.`);
+      throw new DevServerStartError(`the Temporal dev server exited with ${child.exitCode} at start:\n${output().trim()}\nIs port ${options.port} (or ${options.uiPort ?? 'its UI port'}) in use? Another Trainyard may be running.`, true);
     }
     if (Date.now() > deadline) throw fail(`the Temporal dev server did not listen on port ${options.port} within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
@@ -108,15 +119,22 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   for (const value of options.dynamicConfig ?? []) args.push('--dynamic-config-value', value);
 
   const child = spawn(temporalCliPath(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
+  // The start of what it printed (a panic's reason) and the end (the latest lines).
+  let head = '';
+  let tail = '';
+  let printed = 0;
   const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-4000);
+    const text = chunk.toString();
+    printed += text.length;
+    if (head.length < 1500) head += text.slice(0, 1500 - head.length);
+    tail = (tail + text).slice(-2500);
   };
+  const output = () => (printed <= tail.length ? tail : `${head}\n…\n${tail}`);
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
-  await untilReady(child, options, () => output);
+  await untilReady(child, options, output);
   const server: DevServer = {
     address: `127.0.0.1:${options.port}`,
     process: child,

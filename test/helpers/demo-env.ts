@@ -9,7 +9,7 @@ import type { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import type { TrainStatus } from '../../domain/train.js';
 import { loadConfigFile } from '../../client/config-file.js';
-import { freePort, startDevServer, type DevServer } from '../../client/dev-server.js';
+import { freePort, type DevServer } from '../../client/dev-server.js';
 import { connectClient, connectWorker, localTarget } from '../../client/temporal.js';
 import { resolveTrain } from '../../client/trains.js';
 import { statusQuery } from '../../workflows/messages.js';
@@ -17,6 +17,7 @@ import { pollUntil, queryUntil } from './poll.js';
 import { demoSourceDir, setupDemoRepo, stopTargets } from '../../demo/demo.js';
 import { createTrainyardWorker, installQuietRuntime } from '../../workers/worker.js';
 import { runCli, spawnCli, type CliResult } from './cli.js';
+import { startTestDevServer } from './temporal.js';
 
 export interface DemoEnv {
   dir: string;
@@ -75,7 +76,7 @@ export async function startDemoEnv(extraConfig = '', options: { ui?: boolean } =
   writeFileSync(configFile, demoConfig(dir, ports, extraConfig));
   const { config, baseDir } = loadConfigFile(configFile);
 
-  const server = await startDevServer({ port: await freePort(), ...(options.ui ? { uiPort: await freePort() } : {}) });
+  const server = await startTestDevServer(options.ui ? { ui: true } : {});
   const target = localTarget(server.address);
   const logs: string[] = [];
   const worker = await createTrainyardWorker({ connection: await connectWorker(target), namespace: 'default', config, baseDir, configFile, log: (line) => logs.push(line) });

@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { LogLevel } from '@temporalio/worker';
 import { loadConfigFile } from '../../client/config-file.js';
-import { freePort, startDevServer } from '../../client/dev-server.js';
 import { connectClient, connectWorker, localTarget } from '../../client/temporal.js';
 import { createTrainyardWorker, installQuietRuntime } from '../../workers/worker.js';
 import { runCli, spawnCli, type CliResult } from './cli.js';
+import { startTestDevServer } from './temporal.js';
 
 export interface DevStack {
   client: Client;
@@ -34,7 +34,7 @@ export async function startDevStack(configYaml: string, options: { logLevel?: Lo
   const configFile = join(dir, 'trainyard.yaml');
   writeFileSync(configFile, configYaml);
   const { config, baseDir } = loadConfigFile(configFile);
-  const server = await startDevServer({ port: await freePort() });
+  const server = await startTestDevServer();
   const target = localTarget(server.address);
   const client = await connectClient(target);
   const logs: string[] = [];

@@ -4,7 +4,7 @@ import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { freePort, startDevServer } from '../../client/dev-server.js';
+import { DevServerStartError, freePort, startDevServer, type DevServer } from '../../client/dev-server.js';
 import { connectClient, localTarget } from '../../client/temporal.js';
 import { registerSearchAttributes } from '../../client/search-attributes.js';
 import { testServerPath } from '../../client/toolchain.js';
@@ -37,9 +37,27 @@ export interface DevServerEnv {
  * Started the way `npm start` starts it (client/dev-server.ts), so its output stays out of the
  * suite's and its search attributes are Trainyard's.
  */
+/**
+ * A dev server on free ports. A port found free can be taken by another process before the server
+ * binds it (the suite starts servers side by side, each with ports of its own choosing), so a server
+ * whose process ends while it starts is started again on new ports, twice at most; a server that is
+ * merely slow is not (that is a failure to report).
+ */
+export async function startTestDevServer(options: { ui?: boolean } = {}): Promise<DevServer> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const uiPort = options.ui ? await freePort() : undefined;
+    try {
+      return await startDevServer({ port, ...(uiPort !== undefined ? { uiPort } : {}) });
+    } catch (err) {
+      if (!(err instanceof DevServerStartError) || !err.exited || attempt >= 3) throw err;
+    }
+  }
+}
+
 export async function devServerEnv(): Promise<DevServerEnv> {
   installQuietRuntime();
-  const server = await startDevServer({ port: await freePort() });
+  const server = await startTestDevServer();
   const client = await connectClient(localTarget(server.address));
   const nativeConnection = await NativeConnection.connect({ address: server.address });
   return {
